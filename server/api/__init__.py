@@ -1,0 +1,1 @@
+"""gRPC servicers: one thin module per service, converting between protobuf and the domain."""

@@ -1,0 +1,125 @@
+"""Conversion between protobuf messages and domain objects."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from google.protobuf import json_format, timestamp_pb2
+from google.protobuf.message import Message
+
+from managedagents.v1 import agent_pb2, environment_pb2, event_pb2, session_pb2
+from server.domain import event_rules, resources
+from server.domain.clock import now_us
+from server.domain.models import Agent, Environment, Event, Json, Session
+from server.store import RequestKey
+
+SESSION_STATUS = {"idle": session_pb2.SESSION_STATUS_IDLE,
+                  "running": session_pb2.SESSION_STATUS_RUNNING,
+                  "rescheduling": session_pb2.SESSION_STATUS_RESCHEDULING,
+                  "terminated": session_pb2.SESSION_STATUS_TERMINATED}
+STATUS_NAME = {number: name for name, number in SESSION_STATUS.items()}
+TURN_STATUS = {"idle": session_pb2.TURN_STATUS_IDLE,
+               "running": session_pb2.TURN_STATUS_RUNNING,
+               "canceling": session_pb2.TURN_STATUS_CANCELING,
+               "requires_action": session_pb2.TURN_STATUS_REQUIRES_ACTION}
+
+
+def to_dict(message: Message) -> Json:
+    """A message as the domain's JSON-shaped dict, keyed by the contract's field names."""
+    return json_format.MessageToDict(message, preserving_proto_field_name=True)
+
+
+def fill(message: Message, value: Json) -> None:
+    """Fills `message` from a dict made by `to_dict` (stored values are trusted)."""
+    json_format.ParseDict(value, message, ignore_unknown_fields=True)
+
+
+def micros(ts: timestamp_pb2.Timestamp) -> int:
+    return ts.ToMicroseconds()
+
+
+def stamp(target: timestamp_pb2.Timestamp, us: int | None) -> None:
+    if us is not None:
+        target.FromMicroseconds(us)
+
+
+def request_key(scope: str, request: Message) -> RequestKey | None:
+    """The idempotency key of a request with a `request_id`: bound to the rest of the request."""
+    request_id: str = getattr(request, "request_id", "")
+    if not request_id:
+        return None
+    rest = type(request)()
+    rest.CopyFrom(request)
+    rest.ClearField("request_id")  # type: ignore[arg-type]
+    digest = hashlib.sha256(rest.SerializeToString(deterministic=True)).hexdigest()
+    return RequestKey(scope, request_id, digest)
+
+
+def agent_from(msg: agent_pb2.Agent | agent_pb2.CreateAgentRequest) -> Agent:
+    return Agent(id="", version=0, name=msg.name, model=msg.model,
+                 description=msg.description, system=msg.system,
+                 tools=[to_dict(t) for t in msg.tools], metadata=dict(msg.metadata))
+
+
+def agent_to(agent: Agent, out: agent_pb2.Agent | None = None) -> agent_pb2.Agent:
+    out = out if out is not None else agent_pb2.Agent()
+    out.id, out.type, out.version = agent.id, "agent", agent.version
+    out.name, out.description, out.model = agent.name, agent.description, agent.model
+    out.system = agent.system
+    for tool in agent.tools:
+        fill(out.tools.add(), tool)
+    out.metadata.update(agent.metadata)
+    stamp(out.archived_at, agent.archived_at)
+    stamp(out.created_at, agent.created_at)
+    stamp(out.updated_at, agent.updated_at)
+    return out
+
+
+def environment_from(msg: Any) -> Environment:
+    """From an Environment, a CreateEnvironmentRequest or an InlineEnvironment."""
+    config = to_dict(msg.config) if msg.HasField("config") else None
+    return Environment(id="", name=msg.name, description=msg.description, config=config,
+                       metadata=dict(msg.metadata))
+
+
+def environment_to(env: Environment) -> environment_pb2.Environment:
+    out = environment_pb2.Environment(id=env.id, type="environment", name=env.name,
+                                      description=env.description, metadata=env.metadata)
+    fill(out.config, env.config)
+    stamp(out.archived_at, env.archived_at)
+    stamp(out.created_at, env.created_at)
+    stamp(out.updated_at, env.updated_at)
+    return out
+
+
+def session_to(session: Session) -> session_pb2.Session:
+    out = session_pb2.Session(
+        id=session.id, type="session", agent_id=session.agent.id,
+        environment_id=session.environment_id, status=SESSION_STATUS[session.status],
+        turn_status=TURN_STATUS[session.turn_status], title=session.title,
+        metadata=session.metadata, vault_ids=session.vault_ids,
+        memory_store_ids=session.memory_store_ids, last_sequence=session.last_sequence,
+        turn_id=session.turn_id)
+    agent_to(session.agent, out.agent)
+    for resource in resources.public_view(session.resources):
+        fill(out.resources.add(), resource)
+    out.stats.active_seconds = session.active_seconds
+    out.stats.duration_seconds = max(0, now_us() - session.created_at) / 1e6
+    stamp(out.archived_at, session.archived_at)
+    stamp(out.created_at, session.created_at)
+    stamp(out.updated_at, session.updated_at)
+    return out
+
+
+def event_to(event: Event) -> event_pb2.Event:
+    out = event_pb2.Event(id=event.id, type=event.type,
+                          schema_version=event_rules.SCHEMA_VERSION,
+                          session_id=event.session_id, turn_id=event.turn_id,
+                          sequence=event.sequence)
+    payload = getattr(out, event_rules.payload_of_type(event.type))
+    payload.SetInParent()
+    fill(payload, event.payload)
+    stamp(out.created_at, event.created_at)
+    stamp(out.processed_at, event.processed_at)
+    return out

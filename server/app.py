@@ -1,0 +1,86 @@
+"""Builds the grpc.aio server: servicers, health, reflection."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from managedagents.v1 import (
+    agent_pb2,
+    agent_pb2_grpc,
+    environment_pb2,
+    environment_pb2_grpc,
+    session_pb2,
+    session_pb2_grpc,
+)
+from server.api.agents import AgentService
+from server.api.environments import EnvironmentService
+from server import reflection
+from server.api.sessions import SessionService
+from server.config import Settings
+from server.domain.agents import Agents
+from server.domain.environments import Environments
+from server.domain.events import Events
+from server.domain.sessions import Sessions
+from server.store import Database, Store
+from server.streaming.hub import Hub
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAMES = (
+    session_pb2.DESCRIPTOR.services_by_name["SessionService"].full_name,
+    agent_pb2.DESCRIPTOR.services_by_name["AgentService"].full_name,
+    environment_pb2.DESCRIPTOR.services_by_name["EnvironmentService"].full_name,
+)
+
+
+@dataclass
+class Service:
+    """A built server and what it owns, so a caller can start, stop and inspect it."""
+
+    server: grpc.aio.Server
+    port: int
+    database: Database
+    hub: Hub
+    health: health.aio.HealthServicer  # type: ignore[name-defined]
+
+    async def stop(self, grace: float | None = 5.0) -> None:
+        for name in (*SERVICE_NAMES, ""):
+            await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+        await self.server.stop(grace)
+        self.database.close()
+
+
+async def create_server(settings: Settings) -> Service:
+    """Builds the server, bound to `settings.listen` (port 0 picks a free one); not started."""
+    database = Database(settings.database_url, pool_size=settings.db_pool_size,
+                        statement_timeout_ms=settings.db_statement_timeout_ms,
+                        connect_timeout_s=settings.db_connect_timeout_seconds)
+    store = Store(database)
+    hub = Hub(capacity=settings.stream_buffer_events)
+    server = grpc.aio.server(options=[
+        ("grpc.keepalive_time_ms", 30_000),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+        ("grpc.max_receive_message_length", 32 * 1024 * 1024),
+    ])
+    session_pb2_grpc.add_SessionServiceServicer_to_server(
+        SessionService(Sessions(store, hub), Events(store, hub, settings.heartbeat_seconds)),
+        server)
+    agent_pb2_grpc.add_AgentServiceServicer_to_server(AgentService(Agents(store)), server)
+    environment_pb2_grpc.add_EnvironmentServiceServicer_to_server(
+        EnvironmentService(Environments(store)), server)
+
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for name in (*SERVICE_NAMES, ""):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    reflection.enable(server, (*SERVICE_NAMES,
+                               health_pb2.DESCRIPTOR.services_by_name["Health"].full_name))
+    port = server.add_insecure_port(settings.listen)
+    if port == 0:
+        raise RuntimeError(f"cannot listen on {settings.listen}")
+    return Service(server, port, database, hub, health_servicer)

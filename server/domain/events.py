@@ -1,0 +1,152 @@
+"""Event use cases: send a batch of client events, list the log, and open a stream."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from server.domain import event_rules, ids, paging
+from server.domain.clock import now_us
+from server.domain.errors import InvalidArgument, NotFound
+from server.domain.models import Event, Json, Page
+from server.domain.updates import keyset_page
+from server.domain.validation import Violations, page_size, require_id
+from server.store import RequestKey, Store
+from server.streaming.follow import Heartbeat, follow
+from server.streaming.hub import Hub
+
+
+@dataclass
+class ClientEvent:
+    """One event of a send request: the type it declares, the payload field it sets (such as
+    `user_message`), the payload, and where it sits in the request (`events[2]`)."""
+
+    type: str
+    payload_field: str
+    payload: Json
+    field: str
+
+
+@dataclass
+class EventQuery:
+    """The filters and order of an event list; cursors are sequences or event IDs."""
+
+    types: list[str] = field(default_factory=list)
+    after_sequence: int | None = None
+    before_sequence: int | None = None
+    after_event_id: str = ""
+    before_event_id: str = ""
+    descending: bool = False
+
+
+class Events:
+    """A session's event log."""
+
+    def __init__(self, store: Store, hub: Hub, heartbeat_seconds: float) -> None:
+        self.store = store
+        self.hub = hub
+        self.heartbeat_seconds = heartbeat_seconds
+
+    async def send(self, ws: str, session_id: str, batch: list[ClientEvent],
+                   key: RequestKey | None) -> list[Event]:
+        """Validates and appends a batch of client events, all or nothing."""
+        require_id("session_id", session_id, ids.SESSION)
+        v = Violations()
+        if not batch:
+            v.add("events", "must contain at least one event")
+        if len(batch) > event_rules.BATCH_MAX:
+            v.add("events", f"must contain at most {event_rules.BATCH_MAX} events")
+        now = now_us()
+        events: list[Event] = []
+        for item in batch:
+            if item.payload_field:
+                declared, item.type = item.type, event_rules.type_of_payload(item.payload_field)
+                if declared and declared != item.type:
+                    v.add(f"{item.field}.type", f"{declared!r} does not match the payload, "
+                                                f"which is {item.type!r}")
+                    continue
+            elif not item.type:
+                v.add(f"{item.field}.payload", "is required: set one, such as user_message")
+                continue
+            if item.type not in event_rules.CLIENT_TYPES:
+                v.add(f"{item.field}.type", f"{item.type!r} cannot be sent by clients; send one "
+                      f"of {', '.join(sorted(event_rules.CLIENT_TYPES))}")
+                continue
+            where = f"{item.field}.{event_rules.payload_of_type(item.type)}"
+            payload = event_rules.check_client_event(v, where, item.type, item.payload)
+            events.append(Event(id=ids.new_id(ids.EVENT), type=item.type, session_id=session_id,
+                                payload=payload, created_at=now))
+        v.raise_if_any()
+        stored = await self.store.append_events(ws, session_id, events, now, key)
+        self.hub.published(session_id, stored)
+        return stored
+
+    async def list(self, ws: str, session_id: str, size: int, token: str,
+                   query: EventQuery) -> Page:
+        require_id("session_id", session_id, ids.SESSION)
+        size = page_size("page_size", size)
+        after, before = query.after_sequence, query.before_sequence
+        if query.after_event_id:
+            after = _max(after, await self._sequence_of(ws, session_id, "after_event_id",
+                                                        query.after_event_id))
+        if query.before_event_id:
+            found = await self._sequence_of(ws, session_id, "before_event_id",
+                                            query.before_event_id)
+            before = found if before is None else min(before, found)
+        fingerprint = paging.query_fingerprint(kind="events", session=session_id, **vars(query))
+
+        async def fetch(key: list[object] | None, limit: int) -> list[Event]:
+            found = await self.store.list_events(
+                ws, session_id, types=query.types, after_sequence=after, before_sequence=before,
+                descending=query.descending, after=key, limit=limit)
+            if found is None:
+                raise NotFound("session", session_id)
+            return found
+
+        return await keyset_page(fetch, fingerprint, token, size, lambda e: [e.sequence])
+
+    async def _sequence_of(self, ws: str, session_id: str, field_name: str,
+                           event_id: str) -> int:
+        require_id(field_name, event_id, ids.EVENT)
+        sequence = await self.store.sequence_of(ws, session_id, event_id)
+        if sequence is None:
+            raise InvalidArgument.one(field_name, f"{event_id!r} is not an event of session "
+                                                  f"{session_id!r}")
+        return sequence
+
+    async def stream(self, ws: str, session_id: str, after_sequence: int | None,
+                     after_event_id: str) -> AsyncIterator[Event | Heartbeat]:
+        """Replays after the cursor, then follows; without a cursor, follows new events only."""
+        require_id("session_id", session_id, ids.SESSION)
+        if after_sequence is not None and after_event_id:
+            raise InvalidArgument.one("after_event_id", "give one cursor: after_sequence or "
+                                                        "after_event_id, not both")
+        if after_sequence is not None and after_sequence < 0:
+            raise InvalidArgument.one("after_sequence", "must not be negative (0 replays all)")
+        # Subscribe before reading the head: whatever commits after the read is notified.
+        sub = self.hub.subscribe(session_id)
+        try:
+            session = await self.store.get_session(ws, session_id)
+            if session is None:
+                raise NotFound("session", session_id)
+            head = session.last_sequence
+            sub.notify(head, [])
+            if after_event_id:
+                start = await self._sequence_of(ws, session_id, "after_event_id", after_event_id)
+            elif after_sequence is not None:
+                start = after_sequence
+                if start > head:
+                    raise InvalidArgument.one(
+                        "after_sequence", f"{start} is ahead of the session's last sequence "
+                                          f"{head}; resume from a sequence you received")
+            else:
+                start = head
+            async for item in follow(self.store, self.hub, sub, ws, session_id, start,
+                                     self.heartbeat_seconds):
+                yield item
+        finally:
+            self.hub.unsubscribe(sub)
+
+
+def _max(a: int | None, b: int) -> int:
+    return b if a is None else max(a, b)

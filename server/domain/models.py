@@ -1,0 +1,98 @@
+"""Domain objects: what the servicers and the store exchange. Times are epoch microseconds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Nested, JSON-shaped values (tool definitions, environment config, resources, event
+# payloads) travel as plain dicts keyed by the contract's field names.
+Json = dict[str, Any]
+
+
+@dataclass(slots=True)
+class Agent:
+    """One version of an agent."""
+
+    id: str
+    version: int
+    name: str
+    model: str
+    description: str = ""
+    system: str = ""
+    tools: list[Json] = field(default_factory=list)
+    metadata: dict[str, str] = field(default_factory=dict)
+    archived_at: int | None = None
+    created_at: int = 0
+    updated_at: int = 0
+
+
+@dataclass(slots=True)
+class Environment:
+    """An environment."""
+
+    id: str
+    name: str
+    config: Json | None  # None only on a request that left it out; required, so rejected
+    description: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+    archived_at: int | None = None
+    created_at: int = 0
+    updated_at: int = 0
+
+
+# Session lifecycle and turn statuses, as stored.
+IDLE = "idle"
+RUNNING = "running"
+RESCHEDULING = "rescheduling"
+TERMINATED = "terminated"
+CANCELING = "canceling"
+REQUIRES_ACTION = "requires_action"
+
+
+@dataclass(slots=True)
+class Session:
+    """A session. Its events are never loaded with it."""
+
+    id: str
+    agent: Agent
+    environment_id: str
+    status: str = IDLE
+    turn_status: str = IDLE
+    turn_id: str = ""
+    title: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+    resources: list[Json] = field(default_factory=list)
+    vault_ids: list[str] = field(default_factory=list)
+    memory_store_ids: list[str] = field(default_factory=list)
+    active_seconds: float = 0.0
+    last_sequence: int = 0
+    archived_at: int | None = None
+    created_at: int = 0
+    updated_at: int = 0
+
+    @property
+    def agent_id(self) -> str:
+        return self.agent.id
+
+
+@dataclass(slots=True)
+class Event:
+    """One entry of a session's log. `sequence` is 0 until the event is stored."""
+
+    id: str
+    type: str
+    session_id: str
+    payload: Json
+    sequence: int = 0
+    turn_id: str = ""
+    created_at: int = 0
+    processed_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A page of a list: the items and the opaque token of the next page ('' at the end)."""
+
+    items: list[Any]
+    next_page_token: str

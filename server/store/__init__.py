@@ -1,0 +1,171 @@
+"""The storage interface: one async method per unit of work, each a single transaction.
+
+Every method takes the owning workspace and never sees rows of another. Reads return domain
+objects or None when nothing matches; writes return what was stored, once it committed.
+The SQL lives in the sibling modules; this class only chooses the transaction for each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, exc
+
+from server.domain.errors import FailedPrecondition, NotFound
+from server.domain.models import Agent, Environment, Event, Session
+from server.store import agents, environments, events, request_ids, sessions
+from server.store.database import Database
+from server.store.request_ids import RequestKey
+
+__all__ = ["Database", "RequestKey", "Store"]
+T = TypeVar("T")
+
+
+class Store:
+    """The async storage interface of the service."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def _idempotent_write(self, key: RequestKey | None, work: Callable[..., T],
+                                *args: Any) -> T:
+        # Two concurrent requests with one key: the loser's insert of the key fails, and its
+        # retry finds the winner's result.
+        try:
+            return await self.db.write(work, *args)
+        except exc.IntegrityError:
+            if key is None:
+                raise
+            return await self.db.write(work, *args)
+
+    # Agents
+    async def create_agent(self, ws: str, agent: Agent, key: RequestKey | None) -> Agent:
+        def work(conn: Connection) -> Agent:
+            if key and (earlier := request_ids.recall(conn, ws, key)):
+                return _must(agents.get_agent(conn, ws, earlier), "agent", earlier)
+            agents.insert_agent(conn, ws, agent)
+            if key:
+                request_ids.remember(conn, ws, key, agent.id, agent.created_at)
+            return agent
+        return await self._idempotent_write(key, work)
+
+    async def get_agent(self, ws: str, agent_id: str, version: int | None) -> Agent | None:
+        return await self.db.read(agents.get_agent, ws, agent_id, version)
+
+    async def list_agents(self, ws: str, include_archived: bool, descending: bool,
+                          after: list[Any] | None, limit: int) -> list[Agent]:
+        return await self.db.read(agents.list_agents, ws, include_archived, descending, after,
+                                  limit)
+
+    async def list_agent_versions(self, ws: str, agent_id: str, before: int | None,
+                                  limit: int) -> list[Agent] | None:
+        return await self.db.read(agents.list_versions, ws, agent_id, before, limit)
+
+    async def add_agent_version(self, ws: str, agent: Agent, base_version: int) -> None:
+        await self.db.write(agents.add_version, ws, agent, base_version)
+
+    async def archive_agent(self, ws: str, agent_id: str, now: int) -> Agent | None:
+        return await self.db.write(agents.archive_agent, ws, agent_id, now)
+
+    # Environments
+    async def create_environment(self, ws: str, env: Environment,
+                                 key: RequestKey | None) -> Environment:
+        def work(conn: Connection) -> Environment:
+            if key and (earlier := request_ids.recall(conn, ws, key)):
+                found = environments.get_environment(conn, ws, earlier)
+                return _must(found, "environment", earlier)
+            environments.insert_environment(conn, ws, env)
+            if key:
+                request_ids.remember(conn, ws, key, env.id, env.created_at)
+            return env
+        return await self._idempotent_write(key, work)
+
+    async def get_environment(self, ws: str, environment_id: str) -> Environment | None:
+        return await self.db.read(environments.get_environment, ws, environment_id)
+
+    async def list_environments(self, ws: str, include_archived: bool, descending: bool,
+                                after: list[Any] | None, limit: int) -> list[Environment]:
+        return await self.db.read(environments.list_environments, ws, include_archived,
+                                  descending, after, limit)
+
+    async def change_environment(self, ws: str, environment_id: str,
+                                 change: Callable[[Environment], Environment]
+                                 ) -> Environment | None:
+        return await self.db.write(environments.change_environment, ws, environment_id, change)
+
+    async def delete_environment(self, ws: str, environment_id: str) -> bool:
+        return await self.db.write(environments.delete_environment, ws, environment_id)
+
+    # Sessions
+    async def create_session(self, ws: str, session: Session, inline: Environment | None,
+                             key: RequestKey | None) -> Session:
+        """Creates the session (and its inline environment); an existing environment must
+        exist and not be archived, checked under its row lock so a delete cannot interleave."""
+        def work(conn: Connection) -> Session:
+            if key and (earlier := request_ids.recall(conn, ws, key)):
+                return _must(sessions.get_session(conn, ws, earlier), "session", earlier)
+            if inline is not None:
+                environments.insert_environment(conn, ws, inline)
+            else:
+                _usable_environment(conn, ws, session.environment_id)
+            sessions.insert_session(conn, ws, session)
+            if key:
+                request_ids.remember(conn, ws, key, session.id, session.created_at)
+            return session
+        return await self._idempotent_write(key, work)
+
+    async def get_session(self, ws: str, session_id: str) -> Session | None:
+        return await self.db.read(sessions.get_session, ws, session_id)
+
+    async def list_sessions(self, ws: str, **query: Any) -> list[Session]:
+        def work(conn: Connection) -> list[Session]:
+            return sessions.list_sessions(conn, ws, **query)
+        return await self.db.read(work)
+
+    async def change_session(self, ws: str, session_id: str,
+                             change: Callable[[Session], Session]) -> Session | None:
+        return await self.db.write(sessions.change_session, ws, session_id, change)
+
+    async def delete_session(self, ws: str, session_id: str) -> bool:
+        return await self.db.write(sessions.delete_session, ws, session_id)
+
+    # Events
+    async def append_events(self, ws: str, session_id: str, batch: list[Event], now: int,
+                            key: RequestKey | None) -> list[Event]:
+        def work(conn: Connection) -> list[Event]:
+            if key and (earlier := request_ids.recall(conn, ws, key)):
+                first, count = (int(part) for part in earlier.split(":"))
+                return events.events_in_range(conn, ws, session_id, first, count)
+            stored = events.append(conn, ws, session_id, batch, now)
+            if key:
+                request_ids.remember(conn, ws, key, f"{stored[0].sequence}:{len(stored)}", now)
+            return stored
+        return await self._idempotent_write(key, work)
+
+    async def list_events(self, ws: str, session_id: str, **query: Any) -> list[Event] | None:
+        def work(conn: Connection) -> list[Event] | None:
+            return events.list_events(conn, ws, session_id, **query)
+        return await self.db.read(work)
+
+    async def events_after(self, ws: str, session_id: str, after_sequence: int,
+                           limit: int) -> list[Event] | None:
+        return await self.db.read(events.events_after, ws, session_id, after_sequence, limit)
+
+    async def sequence_of(self, ws: str, session_id: str, event_id: str) -> int | None:
+        return await self.db.read(events.sequence_of, ws, session_id, event_id)
+
+
+def _must(found: T | None, kind: str, resource_id: str) -> T:
+    if found is None:
+        raise NotFound(kind, resource_id)
+    return found
+
+
+def _usable_environment(conn: Connection, ws: str, environment_id: str) -> None:
+    env = environments.get_environment(conn, ws, environment_id, for_update=True)
+    if env is None:
+        raise NotFound("environment", environment_id)
+    if env.archived_at is not None:
+        raise FailedPrecondition(f"environment {environment_id!r} is archived",
+                                 "ENVIRONMENT_ARCHIVED", environment_id)

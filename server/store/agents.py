@@ -1,0 +1,93 @@
+"""Agent queries: the agent row holds identity and the latest version; each version is a row."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from server.domain.errors import Aborted, FailedPrecondition, NotFound
+from server.domain.models import Agent
+from server.store import keyset, rows
+from server.store.tables import agent_versions, agents
+
+_JOINED = select(agents, agent_versions.c.version, agent_versions.c.body,
+                 agent_versions.c.created_at.label("version_created_at")).join(
+    agent_versions, agent_versions.c.agent_id == agents.c.id)
+
+
+def _from(row: Any) -> Agent:
+    return rows.agent_from(row, row.version, row.body, row.version_created_at)
+
+
+def insert_agent(conn: Connection, workspace_id: str, agent: Agent) -> None:
+    conn.execute(insert(agents).values(
+        id=agent.id, workspace_id=workspace_id, latest_version=agent.version,
+        archived_at=None, created_at=agent.created_at, updated_at=agent.updated_at))
+    _insert_version(conn, workspace_id, agent)
+
+
+def _insert_version(conn: Connection, workspace_id: str, agent: Agent) -> None:
+    conn.execute(insert(agent_versions).values(
+        agent_id=agent.id, version=agent.version, workspace_id=workspace_id,
+        body=rows.agent_body(agent), created_at=agent.updated_at))
+
+
+def get_agent(conn: Connection, workspace_id: str, agent_id: str,
+              version: int | None = None) -> Agent | None:
+    """The agent at `version`, or at its latest version when None."""
+    query = _JOINED.where(agents.c.id == agent_id, agents.c.workspace_id == workspace_id)
+    if version is None:
+        query = query.where(agent_versions.c.version == agents.c.latest_version)
+    else:
+        query = query.where(agent_versions.c.version == version)
+    row = conn.execute(query).first()
+    return _from(row) if row else None
+
+
+def list_agents(conn: Connection, workspace_id: str, include_archived: bool, descending: bool,
+                after: list[Any] | None, limit: int) -> list[Agent]:
+    query = _JOINED.where(agents.c.workspace_id == workspace_id,
+                          agent_versions.c.version == agents.c.latest_version)
+    if not include_archived:
+        query = query.where(agents.c.archived_at.is_(None))
+    query = keyset.page(query, [agents.c.created_at, agents.c.id], after, descending, limit)
+    return [_from(row) for row in conn.execute(query)]
+
+
+def list_versions(conn: Connection, workspace_id: str, agent_id: str, before: int | None,
+                  limit: int) -> list[Agent] | None:
+    """Versions newest first, below `before`; None when the agent does not exist."""
+    if get_agent(conn, workspace_id, agent_id) is None:
+        return None
+    query = _JOINED.where(agents.c.id == agent_id, agents.c.workspace_id == workspace_id)
+    after = None if before is None else [before]
+    query = keyset.page(query, [agent_versions.c.version], after, True, limit)
+    return [_from(row) for row in conn.execute(query)]
+
+
+def add_version(conn: Connection, workspace_id: str, agent: Agent, base_version: int) -> None:
+    """Stores `agent` as version base_version + 1, if base_version is still the latest."""
+    done = conn.execute(
+        update(agents).where(agents.c.id == agent.id, agents.c.workspace_id == workspace_id,
+                             agents.c.latest_version == base_version,
+                             agents.c.archived_at.is_(None))
+        .values(latest_version=agent.version, updated_at=agent.updated_at)).rowcount
+    if done != 1:
+        current = get_agent(conn, workspace_id, agent.id)
+        if current is None:
+            raise NotFound("agent", agent.id)
+        if current.archived_at is not None:
+            raise FailedPrecondition(f"agent {agent.id!r} is archived", "AGENT_ARCHIVED", agent.id)
+        raise Aborted(f"agent {agent.id!r} is at version {current.version}, not {base_version}; "
+                      "re-read it and apply the change to the latest version", "VERSION_CONFLICT")
+    _insert_version(conn, workspace_id, agent)
+
+
+def archive_agent(conn: Connection, workspace_id: str, agent_id: str, now: int) -> Agent | None:
+    """Archives the agent (once: a second archive keeps the first time)."""
+    conn.execute(update(agents).where(agents.c.id == agent_id,
+                                      agents.c.workspace_id == workspace_id,
+                                      agents.c.archived_at.is_(None))
+                 .values(archived_at=now))
+    return get_agent(conn, workspace_id, agent_id)

@@ -1,0 +1,18 @@
+"""Keyset paging: continue strictly after the last row's sort key, in either direction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, tuple_
+
+
+def page(query: Select[Any], columns: list[ColumnElement[Any]], after: list[Any] | None,
+         descending: bool, limit: int) -> Select[Any]:
+    """`query` ordered by `columns`, from just after `after`, with one extra row to detect a next page."""
+    if after is not None:
+        key = tuple_(*columns)
+        bound = tuple_(*after)
+        query = query.where(key < bound if descending else key > bound)
+    order = [c.desc() if descending else c.asc() for c in columns]
+    return query.order_by(*order).limit(limit + 1)

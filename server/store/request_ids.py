@@ -1,0 +1,41 @@
+"""Idempotency keys: the result of the first request made with a `request_id`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, insert, select
+
+from server.domain.errors import AlreadyExists
+from server.store.tables import request_ids
+
+
+@dataclass(frozen=True, slots=True)
+class RequestKey:
+    """An idempotency key as the domain hands it over: where it applies, and to what request."""
+
+    scope: str
+    request_id: str
+    fingerprint: str
+
+
+def recall(conn: Connection, workspace_id: str, key: RequestKey) -> str | None:
+    """The stored result of an earlier request with this key, or None if there was none."""
+    row = conn.execute(
+        select(request_ids.c.fingerprint, request_ids.c.result).where(
+            request_ids.c.workspace_id == workspace_id, request_ids.c.scope == key.scope,
+            request_ids.c.request_id == key.request_id)).first()
+    if row is None:
+        return None
+    if row.fingerprint != key.fingerprint:
+        raise AlreadyExists(
+            f"request_id {key.request_id!r} was already used with a different request",
+            "REQUEST_ID_REUSED")
+    return str(row.result)
+
+
+def remember(conn: Connection, workspace_id: str, key: RequestKey, result: str, now: int) -> None:
+    """Records the result of a request; a concurrent duplicate fails the transaction (retried)."""
+    conn.execute(insert(request_ids).values(
+        workspace_id=workspace_id, scope=key.scope, request_id=key.request_id,
+        fingerprint=key.fingerprint, result=result, created_at=now))

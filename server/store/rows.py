@@ -1,0 +1,84 @@
+"""Conversion between table rows and domain objects: the one place rows are read or built."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy import Row
+
+from server.domain.models import Agent, Environment, Event, Session
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+loads = json.loads
+
+
+def agent_body(agent: Agent) -> str:
+    """The per-version fields of an agent, as stored in `agent_versions.body`."""
+    return dumps({"name": agent.name, "description": agent.description, "model": agent.model,
+                  "system": agent.system, "tools": agent.tools, "metadata": agent.metadata})
+
+
+def agent_from(head: Row[Any], version: int, body: str, version_created_at: int) -> Agent:
+    fields = loads(body)
+    return Agent(id=head.id, version=version, archived_at=head.archived_at,
+                 created_at=head.created_at, updated_at=version_created_at, **fields)
+
+
+def agent_snapshot(agent: Agent) -> str:
+    return dumps(asdict(agent))
+
+
+def environment_values(env: Environment, workspace_id: str) -> dict[str, Any]:
+    return {"id": env.id, "workspace_id": workspace_id, "name": env.name,
+            "description": env.description, "config": dumps(env.config),
+            "metadata": dumps(env.metadata), "archived_at": env.archived_at,
+            "created_at": env.created_at, "updated_at": env.updated_at}
+
+
+def environment_from(row: Row[Any]) -> Environment:
+    return Environment(id=row.id, name=row.name, description=row.description,
+                       config=loads(row.config), metadata=loads(row.metadata),
+                       archived_at=row.archived_at, created_at=row.created_at,
+                       updated_at=row.updated_at)
+
+
+def session_values(s: Session, workspace_id: str) -> dict[str, Any]:
+    return {"id": s.id, "workspace_id": workspace_id, "agent_id": s.agent.id,
+            "agent_version": s.agent.version, "agent_snapshot": agent_snapshot(s.agent),
+            "environment_id": s.environment_id, "status": s.status,
+            "turn_status": s.turn_status, "turn_id": s.turn_id, "title": s.title,
+            "metadata": dumps(s.metadata), "resources": dumps(s.resources),
+            "vault_ids": dumps(s.vault_ids), "memory_store_ids": dumps(s.memory_store_ids),
+            "active_seconds": s.active_seconds, "last_sequence": s.last_sequence,
+            "archived_at": s.archived_at, "created_at": s.created_at,
+            "updated_at": s.updated_at}
+
+
+def session_from(row: Row[Any]) -> Session:
+    return Session(id=row.id, agent=Agent(**loads(row.agent_snapshot)),
+                   environment_id=row.environment_id, status=row.status,
+                   turn_status=row.turn_status, turn_id=row.turn_id, title=row.title,
+                   metadata=loads(row.metadata), resources=loads(row.resources),
+                   vault_ids=loads(row.vault_ids), memory_store_ids=loads(row.memory_store_ids),
+                   active_seconds=row.active_seconds, last_sequence=row.last_sequence,
+                   archived_at=row.archived_at, created_at=row.created_at,
+                   updated_at=row.updated_at)
+
+
+def event_values(e: Event, workspace_id: str) -> dict[str, Any]:
+    return {"session_id": e.session_id, "sequence": e.sequence, "id": e.id,
+            "workspace_id": workspace_id, "type": e.type, "turn_id": e.turn_id,
+            "created_at": e.created_at, "processed_at": e.processed_at,
+            "payload": dumps(e.payload)}
+
+
+def event_from(row: Row[Any]) -> Event:
+    return Event(id=row.id, type=row.type, session_id=row.session_id, sequence=row.sequence,
+                 turn_id=row.turn_id, created_at=row.created_at,
+                 processed_at=row.processed_at, payload=loads(row.payload))

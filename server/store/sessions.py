@@ -1,0 +1,71 @@
+"""Session queries. A session row never loads its events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from server.domain.models import Session
+from server.store import keyset, rows
+from server.store.tables import events, sessions
+
+
+def insert_session(conn: Connection, workspace_id: str, session: Session) -> None:
+    conn.execute(insert(sessions).values(rows.session_values(session, workspace_id)))
+
+
+def get_session(conn: Connection, workspace_id: str, session_id: str,
+                for_update: bool = False) -> Session | None:
+    query = select(sessions).where(sessions.c.id == session_id,
+                                   sessions.c.workspace_id == workspace_id)
+    if for_update:
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    return rows.session_from(row) if row else None
+
+
+def list_sessions(conn: Connection, workspace_id: str, *, agent_id: str, agent_version: int,
+                  statuses: list[str], include_archived: bool, created_after: int | None,
+                  created_before: int | None, descending: bool, after: list[Any] | None,
+                  limit: int) -> list[Session]:
+    query = select(sessions).where(sessions.c.workspace_id == workspace_id)
+    if agent_id:
+        query = query.where(sessions.c.agent_id == agent_id)
+    if agent_version:
+        query = query.where(sessions.c.agent_version == agent_version)
+    if statuses:
+        query = query.where(sessions.c.status.in_(statuses))
+    if not include_archived:
+        query = query.where(sessions.c.archived_at.is_(None))
+    if created_after is not None:
+        query = query.where(sessions.c.created_at >= created_after)
+    if created_before is not None:
+        query = query.where(sessions.c.created_at < created_before)
+    query = keyset.page(query, [sessions.c.created_at, sessions.c.id], after, descending, limit)
+    return [rows.session_from(row) for row in conn.execute(query)]
+
+
+def change_session(conn: Connection, workspace_id: str, session_id: str,
+                   change: Callable[[Session], Session]) -> Session | None:
+    """Read-modify-write under the row lock: `change` gets the current value, returns the new."""
+    current = get_session(conn, workspace_id, session_id, for_update=True)
+    if current is None:
+        return None
+    new = change(current)
+    values = rows.session_values(new, workspace_id)
+    conn.execute(update(sessions).where(sessions.c.id == session_id)
+                 .values({k: v for k, v in values.items() if k not in ("id", "workspace_id")}))
+    return new
+
+
+def delete_session(conn: Connection, workspace_id: str, session_id: str) -> bool:
+    """Deletes the session and its events; False when it does not exist."""
+    gone = conn.execute(delete(sessions).where(sessions.c.id == session_id,
+                                               sessions.c.workspace_id == workspace_id)
+                        .returning(sessions.c.id)).first()
+    if gone is None:
+        return False
+    conn.execute(delete(events).where(events.c.session_id == session_id))
+    return True

@@ -1,0 +1,1 @@
+"""Fan-out of new events to open streams."""

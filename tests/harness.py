@@ -1,0 +1,90 @@
+"""A real server on a loopback port, in a background thread, on a real database."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+import psycopg
+from sqlalchemy.engine import make_url
+
+from managedagents.v1 import agent_pb2_grpc, environment_pb2_grpc, session_pb2_grpc
+from server.app import Service, create_server
+from server.config import Settings
+from server.store import migrate
+
+POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def postgres_reachable() -> bool:
+    try:
+        with psycopg.connect(POSTGRES_ADMIN, connect_timeout=3):
+            return True
+    except psycopg.Error:
+        return False
+
+
+def create_postgres_database() -> str:
+    """A fresh, empty database for one test run; returns its SQLAlchemy URL."""
+    name = f"ma_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
+def drop_postgres_database(url: str) -> None:
+    name = make_url(url).database
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass
+class RunningServer:
+    """A started server, its address, and stubs on one channel to it."""
+
+    database_url: str
+    heartbeat_seconds: float = 0.5
+    service: Service | None = None
+    address: str = ""
+    channel: grpc.Channel | None = None
+    sessions: Any = None
+    agents: Any = None
+    environments: Any = None
+    _loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> RunningServer:
+        migrate.upgrade(self.database_url)
+        settings = Settings(listen="127.0.0.1:0", database_url=self.database_url,
+                            heartbeat_seconds=self.heartbeat_seconds, db_pool_size=8)
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self.service = self.call(self._start(settings))
+        self.address = f"127.0.0.1:{self.service.port}"
+        self.channel = grpc.insecure_channel(self.address)
+        self.sessions = session_pb2_grpc.SessionServiceStub(self.channel)
+        self.agents = agent_pb2_grpc.AgentServiceStub(self.channel)
+        self.environments = environment_pb2_grpc.EnvironmentServiceStub(self.channel)
+        return self
+
+    async def _start(self, settings: Settings) -> Service:
+        service = await create_server(settings)
+        await service.server.start()
+        return service
+
+    def call(self, coro: Any) -> Any:
+        """Runs a coroutine on the server's event loop and returns its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=60)
+
+    def stop(self) -> None:
+        if self.channel is not None:
+            self.channel.close()
+        if self.service is not None:
+            self.call(self.service.stop(grace=1))
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
