@@ -33,8 +33,13 @@ check-generated: install ## fail when generated/ does not match protos/
 	diff -r $$tmp/managedagents generated/managedagents -x __pycache__ && rm -rf $$tmp && \
 	echo "generated/ is up to date"
 
-lint: install ## ruff and mypy
-	$(BIN)/ruff check server tests bench
+node_modules/.bin/buf: package.json package-lock.json
+	npm ci --silent --no-audit --no-fund
+	touch $@
+
+lint: install node_modules/.bin/buf ## buf lint (the contract), ruff and mypy
+	node_modules/.bin/buf lint
+	$(BIN)/ruff check server tests
 	$(BIN)/mypy
 
 test: install ## run the test suite (SQLite, and PostgreSQL when reachable)

@@ -1,1 +1,1 @@
-"""The managed agents sessions service: sessions, their event log, agents and environments over gRPC."""
+"""The managed agents sessions service: sessions, their event log, agents, environments."""

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-
 from managedagents.v1 import (
     agent_pb2,
     agent_pb2_grpc,
@@ -16,9 +15,10 @@ from managedagents.v1 import (
     session_pb2,
     session_pb2_grpc,
 )
+
+from server import reflection
 from server.api.agents import AgentService
 from server.api.environments import EnvironmentService
-from server import reflection
 from server.api.sessions import SessionService
 from server.config import Settings
 from server.domain.agents import Agents
@@ -45,6 +45,7 @@ class Service:
     port: int
     database: Database
     hub: Hub
+    # grpcio-health-checking's stubs do not declare its `aio` submodule.
     health: health.aio.HealthServicer  # type: ignore[name-defined]
 
     async def stop(self, grace: float | None = 5.0) -> None:
@@ -74,7 +75,7 @@ async def create_server(settings: Settings) -> Service:
     environment_pb2_grpc.add_EnvironmentServiceServicer_to_server(
         EnvironmentService(Environments(store)), server)
 
-    health_servicer = health.aio.HealthServicer()
+    health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in (*SERVICE_NAMES, ""):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)

@@ -58,7 +58,9 @@ def to_status(error: errors.DomainError) -> status_pb2.Status:
 
 async def _abort(context: grpc.aio.ServicerContext, error: Exception, method: str) -> NoReturn:
     if isinstance(error, errors.DomainError):
-        await context.abort_with_status(rpc_status.to_status(to_status(error)))
+        # grpc-stubs predates ServicerContext.abort_with_status on grpc.aio.
+        await context.abort_with_status(  # type: ignore[attr-defined]
+            rpc_status.to_status(to_status(error)))
     log.exception("internal error in %s", method)
     await context.abort(grpc.StatusCode.INTERNAL, "internal error; it has been logged")
 

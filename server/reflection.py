@@ -18,7 +18,8 @@ def enable(server: grpc.aio.Server, service_names: Iterable[str]) -> None:
     calls too once it is registered under the v1 method path.
     """
     names = (*service_names, reflection.SERVICE_NAME)
-    servicer = reflection.aio.ReflectionServicer(names)
+    # grpcio-reflection exports its asyncio servicer as `reflection.aio` without declaring it.
+    servicer = reflection.aio.ReflectionServicer(names)  # type: ignore[attr-defined]
     reflection.enable_server_reflection(names, server)
     v1 = grpc.method_handlers_generic_handler(V1_SERVICE_NAME, {
         "ServerReflectionInfo": grpc.stream_stream_rpc_method_handler(

@@ -10,9 +10,9 @@ from typing import Any
 
 import grpc
 import psycopg
+from managedagents.v1 import agent_pb2_grpc, environment_pb2_grpc, session_pb2_grpc
 from sqlalchemy.engine import make_url
 
-from managedagents.v1 import agent_pb2_grpc, environment_pb2_grpc, session_pb2_grpc
 from server.app import Service, create_server
 from server.config import Settings
 from server.store import migrate
@@ -48,6 +48,7 @@ class RunningServer:
 
     database_url: str
     heartbeat_seconds: float = 0.5
+    stream_buffer_events: int = 1024
     service: Service | None = None
     address: str = ""
     channel: grpc.Channel | None = None
@@ -60,7 +61,8 @@ class RunningServer:
     def start(self) -> RunningServer:
         migrate.upgrade(self.database_url)
         settings = Settings(listen="127.0.0.1:0", database_url=self.database_url,
-                            heartbeat_seconds=self.heartbeat_seconds, db_pool_size=8)
+                            heartbeat_seconds=self.heartbeat_seconds, db_pool_size=8,
+                            stream_buffer_events=self.stream_buffer_events)
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
         self.service = self.call(self._start(settings))

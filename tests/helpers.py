@@ -9,7 +9,6 @@ import grpc
 import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
-
 from managedagents.v1 import agent_pb2, environment_pb2, event_pb2, session_pb2
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import grpc
 from google.protobuf import field_mask_pb2, struct_pb2
-
 from managedagents.v1 import agent_pb2, common_pb2
+
 from tests.helpers import create_agent, expect_error, unique
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT

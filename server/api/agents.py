@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import grpc
-
 from managedagents.v1 import agent_pb2, agent_pb2_grpc, common_pb2
+
 from server import errors
 from server.api import convert
 from server.api.workspace import workspace_of
@@ -33,7 +33,7 @@ class AgentService(agent_pb2_grpc.AgentServiceServicer):
     @errors.unary
     async def ListAgents(self, request: agent_pb2.ListAgentsRequest,
                          context: grpc.aio.ServicerContext) -> agent_pb2.ListAgentsResponse:
-        page = await self.agents.list(workspace_of(context), request.page_size,
+        page = await self.agents.list_page(workspace_of(context), request.page_size,
                                       request.page_token, request.include_archived,
                                       request.order != common_pb2.SORT_ORDER_ASC)
         return agent_pb2.ListAgentsResponse(agents=[convert.agent_to(a) for a in page.items],

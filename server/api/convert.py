@@ -7,8 +7,8 @@ from typing import Any
 
 from google.protobuf import json_format, timestamp_pb2
 from google.protobuf.message import Message
-
 from managedagents.v1 import agent_pb2, environment_pb2, event_pb2, session_pb2
+
 from server.domain import event_rules, resources
 from server.domain.clock import now_us
 from server.domain.models import Agent, Environment, Event, Json, Session
@@ -51,7 +51,7 @@ def request_key(scope: str, request: Message) -> RequestKey | None:
         return None
     rest = type(request)()
     rest.CopyFrom(request)
-    rest.ClearField("request_id")  # type: ignore[arg-type]
+    rest.ClearField("request_id")
     digest = hashlib.sha256(rest.SerializeToString(deterministic=True)).hexdigest()
     return RequestKey(scope, request_id, digest)
 
@@ -86,7 +86,7 @@ def environment_from(msg: Any) -> Environment:
 def environment_to(env: Environment) -> environment_pb2.Environment:
     out = environment_pb2.Environment(id=env.id, type="environment", name=env.name,
                                       description=env.description, metadata=env.metadata)
-    fill(out.config, env.config)
+    fill(out.config, env.config or {})
     stamp(out.archived_at, env.archived_at)
     stamp(out.created_at, env.created_at)
     stamp(out.updated_at, env.updated_at)

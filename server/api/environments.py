@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import grpc
-
 from managedagents.v1 import common_pb2, environment_pb2, environment_pb2_grpc
+
 from server import errors
 from server.api import convert
 from server.api.workspace import workspace_of
@@ -36,7 +36,7 @@ class EnvironmentService(environment_pb2_grpc.EnvironmentServiceServicer):
     async def ListEnvironments(self, request: environment_pb2.ListEnvironmentsRequest,
                                context: grpc.aio.ServicerContext
                                ) -> environment_pb2.ListEnvironmentsResponse:
-        page = await self.environments.list(workspace_of(context), request.page_size,
+        page = await self.environments.list_page(workspace_of(context), request.page_size,
                                             request.page_token, request.include_archived,
                                             request.order != common_pb2.SORT_ORDER_ASC)
         return environment_pb2.ListEnvironmentsResponse(

@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 
 import grpc
 from google.protobuf import timestamp_pb2
-
 from managedagents.v1 import common_pb2, session_pb2, session_pb2_grpc
+
 from server import errors
 from server.api import convert
 from server.api.workspace import workspace_of
@@ -67,7 +67,7 @@ class SessionService(session_pb2_grpc.SessionServiceServicer):
             created_after=_micros_if_set(request, "created_after"),
             created_before=_micros_if_set(request, "created_before"),
             descending=request.order != common_pb2.SORT_ORDER_ASC)
-        page = await self.sessions.list(workspace_of(context), request.page_size,
+        page = await self.sessions.list_page(workspace_of(context), request.page_size,
                                         request.page_token, query)
         return session_pb2.ListSessionsResponse(
             sessions=[convert.session_to(s) for s in page.items],
@@ -121,7 +121,7 @@ class SessionService(session_pb2_grpc.SessionServiceServicer):
                              else None),
             after_event_id=request.after_event_id, before_event_id=request.before_event_id,
             descending=request.order == common_pb2.SORT_ORDER_DESC)
-        page = await self.events.list(workspace_of(context), request.session_id,
+        page = await self.events.list_page(workspace_of(context), request.session_id,
                                       request.page_size, request.page_token, query)
         return session_pb2.ListEventsResponse(events=[convert.event_to(e) for e in page.items],
                                               next_page_token=page.next_page_token)

@@ -65,7 +65,7 @@ class Agents:
             raise NotFound("agent", agent_id)
         return agent
 
-    async def list(self, ws: str, size: int, token: str, include_archived: bool,
+    async def list_page(self, ws: str, size: int, token: str, include_archived: bool,
                    descending: bool) -> Page:
         size = page_size("page_size", size)
         fingerprint = paging.query_fingerprint(kind="agents", archived=include_archived,

@@ -84,7 +84,7 @@ class Environments:
             raise NotFound("environment", environment_id)
         return env
 
-    async def list(self, ws: str, size: int, token: str, include_archived: bool,
+    async def list_page(self, ws: str, size: int, token: str, include_archived: bool,
                    descending: bool) -> Page:
         size = page_size("page_size", size)
         fingerprint = paging.query_fingerprint(kind="environments", archived=include_archived,

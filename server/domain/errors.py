@@ -46,7 +46,8 @@ class NotFound(DomainError):
     reason = "NOT_FOUND"
 
     def __init__(self, resource_type: str, resource_id: str) -> None:
-        super().__init__(f"{resource_type} {resource_id!r} not found", f"{resource_type.upper()}_NOT_FOUND")
+        reason = resource_type.upper().replace(" ", "_") + "_NOT_FOUND"
+        super().__init__(f"{resource_type} {resource_id!r} not found", reason)
         self.resource_type = resource_type
         self.resource_id = resource_id
 

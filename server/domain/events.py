@@ -81,7 +81,7 @@ class Events:
         self.hub.published(session_id, stored)
         return stored
 
-    async def list(self, ws: str, session_id: str, size: int, token: str,
+    async def list_page(self, ws: str, session_id: str, size: int, token: str,
                    query: EventQuery) -> Page:
         require_id("session_id", session_id, ids.SESSION)
         size = page_size("page_size", size)

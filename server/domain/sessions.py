@@ -114,7 +114,7 @@ class Sessions:
             raise NotFound("session", session_id)
         return session
 
-    async def list(self, ws: str, size: int, token: str, query: SessionQuery) -> Page:
+    async def list_page(self, ws: str, size: int, token: str, query: SessionQuery) -> Page:
         size = page_size("page_size", size)
         if query.agent_id:
             require_id("agent_id", query.agent_id, ids.AGENT)

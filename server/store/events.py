@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -35,7 +35,7 @@ def append(conn: Connection, workspace_id: str, session_id: str, batch: list[Eve
     return batch
 
 
-def _refuse(conn: Connection, workspace_id: str, session_id: str) -> None:
+def _refuse(conn: Connection, workspace_id: str, session_id: str) -> NoReturn:
     row = conn.execute(select(sessions.c.archived_at, sessions.c.status).where(
         sessions.c.id == session_id, sessions.c.workspace_id == workspace_id)).first()
     if row is None:

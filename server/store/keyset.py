@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, Select, tuple_
 
 def page(query: Select[Any], columns: list[ColumnElement[Any]], after: list[Any] | None,
          descending: bool, limit: int) -> Select[Any]:
-    """`query` ordered by `columns`, from just after `after`, with one extra row to detect a next page."""
+    """`query` in `columns` order from just after `after`, plus one row to tell if more follow."""
     if after is not None:
         key = tuple_(*columns)
         bound = tuple_(*after)

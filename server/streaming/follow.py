@@ -33,15 +33,14 @@ async def follow(store: Store, hub: Hub, sub: Subscription, ws: str, session_id:
     """
     last = after_sequence
     while True:
-        if sub.pending:
-            fresh = _take_contiguous(sub, last)
-            if fresh is not None:
-                for event in fresh:
-                    yield event
-                    last = event.sequence
-                    if event.type in event_rules.TERMINAL_TYPES:
-                        return
-                continue
+        fresh = _take_contiguous(sub, last)
+        if fresh:
+            for event in fresh:
+                yield event
+                last = event.sequence
+                if event.type in event_rules.TERMINAL_TYPES:
+                    return
+            continue
         if sub.head > last:
             batch = await store.events_after(ws, session_id, last, REPLAY_PAGE)
             if batch is None:
@@ -65,17 +64,25 @@ async def follow(store: Store, hub: Hub, sub: Subscription, ws: str, session_id:
             yield Heartbeat(last)
 
 
-def _take_contiguous(sub: Subscription, last: int) -> list[Event] | None:
-    """Pending events that continue right after `last`; None when there is a gap to read."""
-    while sub.pending and sub.pending[0].sequence <= last:
-        sub.pending.popleft()  # already sent by the replay
-    if not sub.pending:
-        return []
-    if sub.pending[0].sequence != last + 1:
-        sub.pending.clear()  # a gap (the mailbox overflowed): read it from the database
-        return None
-    fresh = list(sub.pending)
-    sub.pending.clear()
+def _take_contiguous(sub: Subscription, last: int) -> list[Event]:
+    """The pending events that continue right after `last`, in order.
+
+    Writers publish after their commits, and two commits can publish in either order, so
+    the mailbox may hold sequences out of order or with a gap. Whatever does not continue
+    the run is dropped; the head still says it exists, so the caller reads it from the
+    database.
+    """
+    fresh: list[Event] = []
+    expected = last + 1
+    while sub.pending:
+        event = sub.pending.popleft()
+        if event.sequence < expected:
+            continue  # already sent
+        if event.sequence != expected:
+            sub.pending.clear()
+            break
+        fresh.append(event)
+        expected += 1
     return fresh
 
 

@@ -28,7 +28,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from managedagents.v1 import common_pb2 as managedagents_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cmanagedagents/v1/agent.proto\x12\x10managedagents.v1\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dmanagedagents/v1/common.proto\"\x96\x03\n\x05\x41gent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x05\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\r\n\x05model\x18\x06 \x01(\t\x12\x0e\n\x06system\x18\x07 \x01(\t\x12%\n\x05tools\x18\x08 \x03(\x0b\x32\x16.managedagents.v1.Tool\x12\x37\n\x08metadata\x18\t \x03(\x0b\x32%.managedagents.v1.Agent.MetadataEntry\x12/\n\x0b\x61rchived_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xae\x01\n\x04Tool\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12-\n\x0cinput_schema\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x1d\n\x15requires_confirmation\x18\x05 \x01(\x08\x12\'\n\x06\x63onfig\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x88\x02\n\x12\x43reateAgentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x0e\n\x06system\x18\x04 \x01(\t\x12%\n\x05tools\x18\x05 \x03(\x0b\x32\x16.managedagents.v1.Tool\x12\x44\n\x08metadata\x18\x06 \x03(\x0b\x32\x32.managedagents.v1.CreateAgentRequest.MetadataEntry\x12\x12\n\nrequest_id\x18\x07 \x01(\t\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"4\n\x0fGetAgentRequest\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x05\"\x80\x01\n\x11ListAgentsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x18\n\x10include_archived\x18\x03 \x01(\x08\x12*\n\x05order\x18\x04 \x01(\x0e\x32\x1b.managedagents.v1.SortOrder\"V\n\x12ListAgentsResponse\x12\'\n\x06\x61gents\x18\x01 \x03(\x0b\x32\x17.managedagents.v1.Agent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x90\x01\n\x12UpdateAgentRequest\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x05\x12&\n\x05\x61gent\x18\x03 \x01(\x0b\x32\x17.managedagents.v1.Agent\x12/\n\x0bupdate_mask\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"\'\n\x13\x41rchiveAgentRequest\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\"S\n\x18ListAgentVersionsRequest\x12\x10\n\x08\x61gent_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"]\n\x19ListAgentVersionsResponse\x12\'\n\x06\x61gents\x18\x01 \x03(\x0b\x32\x17.managedagents.v1.Agent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\x89\x04\n\x0c\x41gentService\x12L\n\x0b\x43reateAgent\x12$.managedagents.v1.CreateAgentRequest\x1a\x17.managedagents.v1.Agent\x12\x46\n\x08GetAgent\x12!.managedagents.v1.GetAgentRequest\x1a\x17.managedagents.v1.Agent\x12W\n\nListAgents\x12#.managedagents.v1.ListAgentsRequest\x1a$.managedagents.v1.ListAgentsResponse\x12L\n\x0bUpdateAgent\x12$.managedagents.v1.UpdateAgentRequest\x1a\x17.managedagents.v1.Agent\x12N\n\x0c\x41rchiveAgent\x12%.managedagents.v1.ArchiveAgentRequest\x1a\x17.managedagents.v1.Agent\x12l\n\x11ListAgentVersions\x12*.managedagents.v1.ListAgentVersionsRequest\x1a+.managedagents.v1.ListAgentVersionsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cmanagedagents/v1/agent.proto\x12\x10managedagents.v1\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dmanagedagents/v1/common.proto\"\xbb\x03\n\x05\x41gent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x05\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\r\n\x05model\x18\x06 \x01(\t\x12\x0e\n\x06system\x18\x07 \x01(\t\x12%\n\x05tools\x18\x08 \x03(\x0b\x32\x16.managedagents.v1.Tool\x12\x37\n\x08metadata\x18\t \x03(\x0b\x32%.managedagents.v1.Agent.MetadataEntry\x12<\n\x0b\x61rchived_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0b\x61rchived_at\x12:\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreated_at\x12:\n\nupdated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdated_at\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xd3\x01\n\x04Tool\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12;\n\x0cinput_schema\x18\x04 \x01(\x0b\x32\x17.google.protobuf.StructR\x0cinput_schema\x12\x34\n\x15requires_confirmation\x18\x05 \x01(\x08R\x15requires_confirmation\x12\'\n\x06\x63onfig\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x94\x02\n\x12\x43reateAgentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x0e\n\x06system\x18\x04 \x01(\t\x12%\n\x05tools\x18\x05 \x03(\x0b\x32\x16.managedagents.v1.Tool\x12\x44\n\x08metadata\x18\x06 \x03(\x0b\x32\x32.managedagents.v1.CreateAgentRequest.MetadataEntry\x12\x1e\n\nrequest_id\x18\x07 \x01(\tR\nrequest_id\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\">\n\x0fGetAgentRequest\x12\x1a\n\x08\x61gent_id\x18\x01 \x01(\tR\x08\x61gent_id\x12\x0f\n\x07version\x18\x02 \x01(\x05\"\xa9\x01\n\x11ListAgentsRequest\x12\x1c\n\tpage_size\x18\x01 \x01(\x05R\tpage_size\x12\x1e\n\npage_token\x18\x02 \x01(\tR\npage_token\x12*\n\x10include_archived\x18\x03 \x01(\x08R\x10include_archived\x12*\n\x05order\x18\x04 \x01(\x0e\x32\x1b.managedagents.v1.SortOrder\"g\n\x12ListAgentsResponse\x12\'\n\x06\x61gents\x18\x01 \x03(\x0b\x32\x17.managedagents.v1.Agent\x12(\n\x0fnext_page_token\x18\x02 \x01(\tR\x0fnext_page_token\"\xa7\x01\n\x12UpdateAgentRequest\x12\x1a\n\x08\x61gent_id\x18\x01 \x01(\tR\x08\x61gent_id\x12\x0f\n\x07version\x18\x02 \x01(\x05\x12&\n\x05\x61gent\x18\x03 \x01(\x0b\x32\x17.managedagents.v1.Agent\x12<\n\x0bupdate_mask\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskR\x0bupdate_mask\"1\n\x13\x41rchiveAgentRequest\x12\x1a\n\x08\x61gent_id\x18\x01 \x01(\tR\x08\x61gent_id\"t\n\x18ListAgentVersionsRequest\x12\x1a\n\x08\x61gent_id\x18\x01 \x01(\tR\x08\x61gent_id\x12\x1c\n\tpage_size\x18\x02 \x01(\x05R\tpage_size\x12\x1e\n\npage_token\x18\x03 \x01(\tR\npage_token\"n\n\x19ListAgentVersionsResponse\x12\'\n\x06\x61gents\x18\x01 \x03(\x0b\x32\x17.managedagents.v1.Agent\x12(\n\x0fnext_page_token\x18\x02 \x01(\tR\x0fnext_page_token2\x89\x04\n\x0c\x41gentService\x12L\n\x0b\x43reateAgent\x12$.managedagents.v1.CreateAgentRequest\x1a\x17.managedagents.v1.Agent\x12\x46\n\x08GetAgent\x12!.managedagents.v1.GetAgentRequest\x1a\x17.managedagents.v1.Agent\x12W\n\nListAgents\x12#.managedagents.v1.ListAgentsRequest\x1a$.managedagents.v1.ListAgentsResponse\x12L\n\x0bUpdateAgent\x12$.managedagents.v1.UpdateAgentRequest\x1a\x17.managedagents.v1.Agent\x12N\n\x0c\x41rchiveAgent\x12%.managedagents.v1.ArchiveAgentRequest\x1a\x17.managedagents.v1.Agent\x12l\n\x11ListAgentVersions\x12*.managedagents.v1.ListAgentVersionsRequest\x1a+.managedagents.v1.ListAgentVersionsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,29 +40,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATEAGENTREQUEST_METADATAENTRY']._loaded_options = None
   _globals['_CREATEAGENTREQUEST_METADATAENTRY']._serialized_options = b'8\001'
   _globals['_AGENT']._serialized_start=179
-  _globals['_AGENT']._serialized_end=585
-  _globals['_AGENT_METADATAENTRY']._serialized_start=538
-  _globals['_AGENT_METADATAENTRY']._serialized_end=585
-  _globals['_TOOL']._serialized_start=588
-  _globals['_TOOL']._serialized_end=762
-  _globals['_CREATEAGENTREQUEST']._serialized_start=765
-  _globals['_CREATEAGENTREQUEST']._serialized_end=1029
-  _globals['_CREATEAGENTREQUEST_METADATAENTRY']._serialized_start=538
-  _globals['_CREATEAGENTREQUEST_METADATAENTRY']._serialized_end=585
-  _globals['_GETAGENTREQUEST']._serialized_start=1031
-  _globals['_GETAGENTREQUEST']._serialized_end=1083
-  _globals['_LISTAGENTSREQUEST']._serialized_start=1086
-  _globals['_LISTAGENTSREQUEST']._serialized_end=1214
-  _globals['_LISTAGENTSRESPONSE']._serialized_start=1216
-  _globals['_LISTAGENTSRESPONSE']._serialized_end=1302
-  _globals['_UPDATEAGENTREQUEST']._serialized_start=1305
-  _globals['_UPDATEAGENTREQUEST']._serialized_end=1449
-  _globals['_ARCHIVEAGENTREQUEST']._serialized_start=1451
-  _globals['_ARCHIVEAGENTREQUEST']._serialized_end=1490
-  _globals['_LISTAGENTVERSIONSREQUEST']._serialized_start=1492
-  _globals['_LISTAGENTVERSIONSREQUEST']._serialized_end=1575
-  _globals['_LISTAGENTVERSIONSRESPONSE']._serialized_start=1577
-  _globals['_LISTAGENTVERSIONSRESPONSE']._serialized_end=1670
-  _globals['_AGENTSERVICE']._serialized_start=1673
-  _globals['_AGENTSERVICE']._serialized_end=2194
+  _globals['_AGENT']._serialized_end=622
+  _globals['_AGENT_METADATAENTRY']._serialized_start=575
+  _globals['_AGENT_METADATAENTRY']._serialized_end=622
+  _globals['_TOOL']._serialized_start=625
+  _globals['_TOOL']._serialized_end=836
+  _globals['_CREATEAGENTREQUEST']._serialized_start=839
+  _globals['_CREATEAGENTREQUEST']._serialized_end=1115
+  _globals['_CREATEAGENTREQUEST_METADATAENTRY']._serialized_start=575
+  _globals['_CREATEAGENTREQUEST_METADATAENTRY']._serialized_end=622
+  _globals['_GETAGENTREQUEST']._serialized_start=1117
+  _globals['_GETAGENTREQUEST']._serialized_end=1179
+  _globals['_LISTAGENTSREQUEST']._serialized_start=1182
+  _globals['_LISTAGENTSREQUEST']._serialized_end=1351
+  _globals['_LISTAGENTSRESPONSE']._serialized_start=1353
+  _globals['_LISTAGENTSRESPONSE']._serialized_end=1456
+  _globals['_UPDATEAGENTREQUEST']._serialized_start=1459
+  _globals['_UPDATEAGENTREQUEST']._serialized_end=1626
+  _globals['_ARCHIVEAGENTREQUEST']._serialized_start=1628
+  _globals['_ARCHIVEAGENTREQUEST']._serialized_end=1677
+  _globals['_LISTAGENTVERSIONSREQUEST']._serialized_start=1679
+  _globals['_LISTAGENTVERSIONSREQUEST']._serialized_end=1795
+  _globals['_LISTAGENTVERSIONSRESPONSE']._serialized_start=1797
+  _globals['_LISTAGENTVERSIONSRESPONSE']._serialized_end=1907
+  _globals['_AGENTSERVICE']._serialized_start=1910
+  _globals['_AGENTSERVICE']._serialized_end=2431
 # @@protoc_insertion_point(module_scope)

@@ -27,7 +27,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from managedagents.v1 import common_pb2 as managedagents_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"managedagents/v1/environment.proto\x12\x10managedagents.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dmanagedagents/v1/common.proto\"\x80\x03\n\x0b\x45nvironment\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x33\n\x06\x63onfig\x18\x05 \x01(\x0b\x32#.managedagents.v1.EnvironmentConfig\x12=\n\x08metadata\x18\x06 \x03(\x0b\x32+.managedagents.v1.Environment.MetadataEntry\x12/\n\x0b\x61rchived_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xba\x01\n\x11\x45nvironmentConfig\x12/\n\x04type\x18\x01 \x01(\x0e\x32!.managedagents.v1.EnvironmentType\x12\x30\n\nnetworking\x18\x02 \x01(\x0b\x32\x1c.managedagents.v1.Networking\x12,\n\x08packages\x18\x03 \x01(\x0b\x32\x1a.managedagents.v1.Packages\x12\x14\n\x0csetup_script\x18\x04 \x01(\t\"\x8e\x01\n\nNetworking\x12.\n\x04type\x18\x01 \x01(\x0e\x32 .managedagents.v1.NetworkingType\x12\x15\n\rallowed_hosts\x18\x02 \x03(\t\x12\x1e\n\x16\x61llow_package_managers\x18\x03 \x01(\x08\x12\x19\n\x11\x61llow_mcp_servers\x18\x04 \x01(\x08\"1\n\x08Packages\x12\x0b\n\x03\x61pt\x18\x01 \x03(\t\x12\x0b\n\x03pip\x18\x02 \x03(\t\x12\x0b\n\x03npm\x18\x03 \x03(\t\"\x83\x02\n\x18\x43reateEnvironmentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x33\n\x06\x63onfig\x18\x03 \x01(\x0b\x32#.managedagents.v1.EnvironmentConfig\x12J\n\x08metadata\x18\x04 \x03(\x0b\x32\x38.managedagents.v1.CreateEnvironmentRequest.MetadataEntry\x12\x12\n\nrequest_id\x18\x05 \x01(\t\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"/\n\x15GetEnvironmentRequest\x12\x16\n\x0e\x65nvironment_id\x18\x01 \x01(\t\"\x86\x01\n\x17ListEnvironmentsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x18\n\x10include_archived\x18\x03 \x01(\x08\x12*\n\x05order\x18\x04 \x01(\x0e\x32\x1b.managedagents.v1.SortOrder\"h\n\x18ListEnvironmentsResponse\x12\x33\n\x0c\x65nvironments\x18\x01 \x03(\x0b\x32\x1d.managedagents.v1.Environment\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x97\x01\n\x18UpdateEnvironmentRequest\x12\x16\n\x0e\x65nvironment_id\x18\x01 \x01(\t\x12\x32\n\x0b\x65nvironment\x18\x02 \x01(\x0b\x32\x1d.managedagents.v1.Environment\x12/\n\x0bupdate_mask\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"3\n\x19\x41rchiveEnvironmentRequest\x12\x16\n\x0e\x65nvironment_id\x18\x01 \x01(\t\"2\n\x18\x44\x65leteEnvironmentRequest\x12\x16\n\x0e\x65nvironment_id\x18\x01 \x01(\t\"5\n\x19\x44\x65leteEnvironmentResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t*q\n\x0f\x45nvironmentType\x12 \n\x1c\x45NVIRONMENT_TYPE_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x45NVIRONMENT_TYPE_CLOUD\x10\x01\x12 \n\x1c\x45NVIRONMENT_TYPE_SELF_HOSTED\x10\x02*p\n\x0eNetworkingType\x12\x1f\n\x1bNETWORKING_TYPE_UNSPECIFIED\x10\x00\x12 \n\x1cNETWORKING_TYPE_UNRESTRICTED\x10\x01\x12\x1b\n\x17NETWORKING_TYPE_LIMITED\x10\x02\x32\xe9\x04\n\x12\x45nvironmentService\x12^\n\x11\x43reateEnvironment\x12*.managedagents.v1.CreateEnvironmentRequest\x1a\x1d.managedagents.v1.Environment\x12X\n\x0eGetEnvironment\x12\'.managedagents.v1.GetEnvironmentRequest\x1a\x1d.managedagents.v1.Environment\x12i\n\x10ListEnvironments\x12).managedagents.v1.ListEnvironmentsRequest\x1a*.managedagents.v1.ListEnvironmentsResponse\x12^\n\x11UpdateEnvironment\x12*.managedagents.v1.UpdateEnvironmentRequest\x1a\x1d.managedagents.v1.Environment\x12`\n\x12\x41rchiveEnvironment\x12+.managedagents.v1.ArchiveEnvironmentRequest\x1a\x1d.managedagents.v1.Environment\x12l\n\x11\x44\x65leteEnvironment\x12*.managedagents.v1.DeleteEnvironmentRequest\x1a+.managedagents.v1.DeleteEnvironmentResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"managedagents/v1/environment.proto\x12\x10managedagents.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dmanagedagents/v1/common.proto\"\xa5\x03\n\x0b\x45nvironment\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x33\n\x06\x63onfig\x18\x05 \x01(\x0b\x32#.managedagents.v1.EnvironmentConfig\x12=\n\x08metadata\x18\x06 \x03(\x0b\x32+.managedagents.v1.Environment.MetadataEntry\x12<\n\x0b\x61rchived_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0b\x61rchived_at\x12:\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreated_at\x12:\n\nupdated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdated_at\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xc8\x01\n\x11\x45nvironmentConfig\x12/\n\x04type\x18\x01 \x01(\x0e\x32!.managedagents.v1.EnvironmentType\x12\x30\n\nnetworking\x18\x02 \x01(\x0b\x32\x1c.managedagents.v1.Networking\x12,\n\x08packages\x18\x03 \x01(\x0b\x32\x1a.managedagents.v1.Packages\x12\"\n\x0csetup_script\x18\x04 \x01(\tR\x0csetup_script\"\xc8\x01\n\nNetworking\x12.\n\x04type\x18\x01 \x01(\x0e\x32 .managedagents.v1.NetworkingType\x12$\n\rallowed_hosts\x18\x02 \x03(\tR\rallowed_hosts\x12\x36\n\x16\x61llow_package_managers\x18\x03 \x01(\x08R\x16\x61llow_package_managers\x12,\n\x11\x61llow_mcp_servers\x18\x04 \x01(\x08R\x11\x61llow_mcp_servers\"1\n\x08Packages\x12\x0b\n\x03\x61pt\x18\x01 \x03(\t\x12\x0b\n\x03pip\x18\x02 \x03(\t\x12\x0b\n\x03npm\x18\x03 \x03(\t\"\x8f\x02\n\x18\x43reateEnvironmentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x33\n\x06\x63onfig\x18\x03 \x01(\x0b\x32#.managedagents.v1.EnvironmentConfig\x12J\n\x08metadata\x18\x04 \x03(\x0b\x32\x38.managedagents.v1.CreateEnvironmentRequest.MetadataEntry\x12\x1e\n\nrequest_id\x18\x05 \x01(\tR\nrequest_id\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"?\n\x15GetEnvironmentRequest\x12&\n\x0e\x65nvironment_id\x18\x01 \x01(\tR\x0e\x65nvironment_id\"\xaf\x01\n\x17ListEnvironmentsRequest\x12\x1c\n\tpage_size\x18\x01 \x01(\x05R\tpage_size\x12\x1e\n\npage_token\x18\x02 \x01(\tR\npage_token\x12*\n\x10include_archived\x18\x03 \x01(\x08R\x10include_archived\x12*\n\x05order\x18\x04 \x01(\x0e\x32\x1b.managedagents.v1.SortOrder\"y\n\x18ListEnvironmentsResponse\x12\x33\n\x0c\x65nvironments\x18\x01 \x03(\x0b\x32\x1d.managedagents.v1.Environment\x12(\n\x0fnext_page_token\x18\x02 \x01(\tR\x0fnext_page_token\"\xb4\x01\n\x18UpdateEnvironmentRequest\x12&\n\x0e\x65nvironment_id\x18\x01 \x01(\tR\x0e\x65nvironment_id\x12\x32\n\x0b\x65nvironment\x18\x02 \x01(\x0b\x32\x1d.managedagents.v1.Environment\x12<\n\x0bupdate_mask\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskR\x0bupdate_mask\"C\n\x19\x41rchiveEnvironmentRequest\x12&\n\x0e\x65nvironment_id\x18\x01 \x01(\tR\x0e\x65nvironment_id\"B\n\x18\x44\x65leteEnvironmentRequest\x12&\n\x0e\x65nvironment_id\x18\x01 \x01(\tR\x0e\x65nvironment_id\"5\n\x19\x44\x65leteEnvironmentResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t*q\n\x0f\x45nvironmentType\x12 \n\x1c\x45NVIRONMENT_TYPE_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x45NVIRONMENT_TYPE_CLOUD\x10\x01\x12 \n\x1c\x45NVIRONMENT_TYPE_SELF_HOSTED\x10\x02*p\n\x0eNetworkingType\x12\x1f\n\x1bNETWORKING_TYPE_UNSPECIFIED\x10\x00\x12 \n\x1cNETWORKING_TYPE_UNRESTRICTED\x10\x01\x12\x1b\n\x17NETWORKING_TYPE_LIMITED\x10\x02\x32\xe9\x04\n\x12\x45nvironmentService\x12^\n\x11\x43reateEnvironment\x12*.managedagents.v1.CreateEnvironmentRequest\x1a\x1d.managedagents.v1.Environment\x12X\n\x0eGetEnvironment\x12\'.managedagents.v1.GetEnvironmentRequest\x1a\x1d.managedagents.v1.Environment\x12i\n\x10ListEnvironments\x12).managedagents.v1.ListEnvironmentsRequest\x1a*.managedagents.v1.ListEnvironmentsResponse\x12^\n\x11UpdateEnvironment\x12*.managedagents.v1.UpdateEnvironmentRequest\x1a\x1d.managedagents.v1.Environment\x12`\n\x12\x41rchiveEnvironment\x12+.managedagents.v1.ArchiveEnvironmentRequest\x1a\x1d.managedagents.v1.Environment\x12l\n\x11\x44\x65leteEnvironment\x12*.managedagents.v1.DeleteEnvironmentRequest\x1a+.managedagents.v1.DeleteEnvironmentResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,38 +38,38 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ENVIRONMENT_METADATAENTRY']._serialized_options = b'8\001'
   _globals['_CREATEENVIRONMENTREQUEST_METADATAENTRY']._loaded_options = None
   _globals['_CREATEENVIRONMENTREQUEST_METADATAENTRY']._serialized_options = b'8\001'
-  _globals['_ENVIRONMENTTYPE']._serialized_start=1794
-  _globals['_ENVIRONMENTTYPE']._serialized_end=1907
-  _globals['_NETWORKINGTYPE']._serialized_start=1909
-  _globals['_NETWORKINGTYPE']._serialized_end=2021
+  _globals['_ENVIRONMENTTYPE']._serialized_start=2050
+  _globals['_ENVIRONMENTTYPE']._serialized_end=2163
+  _globals['_NETWORKINGTYPE']._serialized_start=2165
+  _globals['_NETWORKINGTYPE']._serialized_end=2277
   _globals['_ENVIRONMENT']._serialized_start=155
-  _globals['_ENVIRONMENT']._serialized_end=539
-  _globals['_ENVIRONMENT_METADATAENTRY']._serialized_start=492
-  _globals['_ENVIRONMENT_METADATAENTRY']._serialized_end=539
-  _globals['_ENVIRONMENTCONFIG']._serialized_start=542
-  _globals['_ENVIRONMENTCONFIG']._serialized_end=728
-  _globals['_NETWORKING']._serialized_start=731
-  _globals['_NETWORKING']._serialized_end=873
-  _globals['_PACKAGES']._serialized_start=875
-  _globals['_PACKAGES']._serialized_end=924
-  _globals['_CREATEENVIRONMENTREQUEST']._serialized_start=927
-  _globals['_CREATEENVIRONMENTREQUEST']._serialized_end=1186
-  _globals['_CREATEENVIRONMENTREQUEST_METADATAENTRY']._serialized_start=492
-  _globals['_CREATEENVIRONMENTREQUEST_METADATAENTRY']._serialized_end=539
-  _globals['_GETENVIRONMENTREQUEST']._serialized_start=1188
-  _globals['_GETENVIRONMENTREQUEST']._serialized_end=1235
-  _globals['_LISTENVIRONMENTSREQUEST']._serialized_start=1238
-  _globals['_LISTENVIRONMENTSREQUEST']._serialized_end=1372
-  _globals['_LISTENVIRONMENTSRESPONSE']._serialized_start=1374
-  _globals['_LISTENVIRONMENTSRESPONSE']._serialized_end=1478
-  _globals['_UPDATEENVIRONMENTREQUEST']._serialized_start=1481
-  _globals['_UPDATEENVIRONMENTREQUEST']._serialized_end=1632
-  _globals['_ARCHIVEENVIRONMENTREQUEST']._serialized_start=1634
-  _globals['_ARCHIVEENVIRONMENTREQUEST']._serialized_end=1685
-  _globals['_DELETEENVIRONMENTREQUEST']._serialized_start=1687
-  _globals['_DELETEENVIRONMENTREQUEST']._serialized_end=1737
-  _globals['_DELETEENVIRONMENTRESPONSE']._serialized_start=1739
-  _globals['_DELETEENVIRONMENTRESPONSE']._serialized_end=1792
-  _globals['_ENVIRONMENTSERVICE']._serialized_start=2024
-  _globals['_ENVIRONMENTSERVICE']._serialized_end=2641
+  _globals['_ENVIRONMENT']._serialized_end=576
+  _globals['_ENVIRONMENT_METADATAENTRY']._serialized_start=529
+  _globals['_ENVIRONMENT_METADATAENTRY']._serialized_end=576
+  _globals['_ENVIRONMENTCONFIG']._serialized_start=579
+  _globals['_ENVIRONMENTCONFIG']._serialized_end=779
+  _globals['_NETWORKING']._serialized_start=782
+  _globals['_NETWORKING']._serialized_end=982
+  _globals['_PACKAGES']._serialized_start=984
+  _globals['_PACKAGES']._serialized_end=1033
+  _globals['_CREATEENVIRONMENTREQUEST']._serialized_start=1036
+  _globals['_CREATEENVIRONMENTREQUEST']._serialized_end=1307
+  _globals['_CREATEENVIRONMENTREQUEST_METADATAENTRY']._serialized_start=529
+  _globals['_CREATEENVIRONMENTREQUEST_METADATAENTRY']._serialized_end=576
+  _globals['_GETENVIRONMENTREQUEST']._serialized_start=1309
+  _globals['_GETENVIRONMENTREQUEST']._serialized_end=1372
+  _globals['_LISTENVIRONMENTSREQUEST']._serialized_start=1375
+  _globals['_LISTENVIRONMENTSREQUEST']._serialized_end=1550
+  _globals['_LISTENVIRONMENTSRESPONSE']._serialized_start=1552
+  _globals['_LISTENVIRONMENTSRESPONSE']._serialized_end=1673
+  _globals['_UPDATEENVIRONMENTREQUEST']._serialized_start=1676
+  _globals['_UPDATEENVIRONMENTREQUEST']._serialized_end=1856
+  _globals['_ARCHIVEENVIRONMENTREQUEST']._serialized_start=1858
+  _globals['_ARCHIVEENVIRONMENTREQUEST']._serialized_end=1925
+  _globals['_DELETEENVIRONMENTREQUEST']._serialized_start=1927
+  _globals['_DELETEENVIRONMENTREQUEST']._serialized_end=1993
+  _globals['_DELETEENVIRONMENTRESPONSE']._serialized_start=1995
+  _globals['_DELETEENVIRONMENTRESPONSE']._serialized_end=2048
+  _globals['_ENVIRONMENTSERVICE']._serialized_start=2280
+  _globals['_ENVIRONMENTSERVICE']._serialized_end=2897
 # @@protoc_insertion_point(module_scope)

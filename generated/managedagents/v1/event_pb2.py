@@ -26,59 +26,59 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cmanagedagents/v1/event.proto\x12\x10managedagents.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\x0b\n\x05\x45vent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x16\n\x0eschema_version\x18\x03 \x01(\t\x12\x12\n\nsession_id\x18\x04 \x01(\t\x12\x0f\n\x07turn_id\x18\x05 \x01(\t\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0cprocessed_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08sequence\x18\x08 \x01(\x03\x12\x35\n\x0cuser_message\x18\x14 \x01(\x0b\x32\x1d.managedagents.v1.UserMessageH\x00\x12\x39\n\x0euser_interrupt\x18\x15 \x01(\x0b\x32\x1f.managedagents.v1.UserInterruptH\x00\x12H\n\x16user_tool_confirmation\x18\x16 \x01(\x0b\x32&.managedagents.v1.UserToolConfirmationH\x00\x12I\n\x17user_custom_tool_result\x18\x17 \x01(\x0b\x32&.managedagents.v1.UserCustomToolResultH\x00\x12\x42\n\x13user_define_outcome\x18\x18 \x01(\x0b\x32#.managedagents.v1.UserDefineOutcomeH\x00\x12H\n\x16session_status_running\x18( \x01(\x0b\x32&.managedagents.v1.SessionStatusRunningH\x00\x12\x42\n\x13session_status_idle\x18) \x01(\x0b\x32#.managedagents.v1.SessionStatusIdleH\x00\x12N\n\x19session_status_terminated\x18* \x01(\x0b\x32).managedagents.v1.SessionStatusTerminatedH\x00\x12\x37\n\rsession_error\x18+ \x01(\x0b\x32\x1e.managedagents.v1.SessionErrorH\x00\x12;\n\x0fsession_updated\x18, \x01(\x0b\x32 .managedagents.v1.SessionUpdatedH\x00\x12;\n\x0fsession_deleted\x18- \x01(\x0b\x32 .managedagents.v1.SessionDeletedH\x00\x12\x37\n\ragent_message\x18< \x01(\x0b\x32\x1e.managedagents.v1.AgentMessageH\x00\x12\x39\n\x0e\x61gent_thinking\x18= \x01(\x0b\x32\x1f.managedagents.v1.AgentThinkingH\x00\x12\x38\n\x0e\x61gent_tool_use\x18> \x01(\x0b\x32\x1e.managedagents.v1.AgentToolUseH\x00\x12>\n\x11\x61gent_tool_result\x18? \x01(\x0b\x32!.managedagents.v1.AgentToolResultH\x00\x12\x45\n\x15\x61gent_custom_tool_use\x18@ \x01(\x0b\x32$.managedagents.v1.AgentCustomToolUseH\x00\x12K\n\x18span_model_request_start\x18P \x01(\x0b\x32\'.managedagents.v1.SpanModelRequestStartH\x00\x12G\n\x16span_model_request_end\x18Q \x01(\x0b\x32%.managedagents.v1.SpanModelRequestEndH\x00\x42\t\n\x07payload\"j\n\x0c\x43ontentBlock\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12/\n\x06source\x18\x03 \x01(\x0b\x32\x1f.managedagents.v1.ContentSource\x12\r\n\x05title\x18\x04 \x01(\t\"?\n\rContentSource\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x12\n\nmedia_type\x18\x02 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\"L\n\x0bUserMessage\x12/\n\x07\x63ontent\x18\x01 \x03(\x0b\x32\x1e.managedagents.v1.ContentBlock\x12\x0c\n\x04text\x18\x02 \x01(\t\"\x0f\n\rUserInterrupt\"{\n\x14UserToolConfirmation\x12\x13\n\x0btool_use_id\x18\x01 \x01(\t\x12\x38\n\x06result\x18\x02 \x01(\x0e\x32(.managedagents.v1.ToolConfirmationResult\x12\x14\n\x0c\x64\x65ny_message\x18\x03 \x01(\t\"u\n\x14UserCustomToolResult\x12\x1a\n\x12\x63ustom_tool_use_id\x18\x01 \x01(\t\x12/\n\x07\x63ontent\x18\x02 \x03(\x0b\x32\x1e.managedagents.v1.ContentBlock\x12\x10\n\x08is_error\x18\x03 \x01(\x08\"<\n\x11UserDefineOutcome\x12\'\n\x06\x66ields\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x16\n\x14SessionStatusRunning\"Y\n\x11SessionStatusIdle\x12\x31\n\x0bstop_reason\x18\x01 \x01(\x0e\x32\x1c.managedagents.v1.StopReason\x12\x11\n\tevent_ids\x18\x02 \x03(\t\")\n\x17SessionStatusTerminated\x12\x0e\n\x06reason\x18\x01 \x01(\t\"@\n\x0cSessionError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x11\n\tretryable\x18\x03 \x01(\x08\" \n\x0eSessionUpdated\x12\x0e\n\x06\x66ields\x18\x01 \x03(\t\"\x10\n\x0eSessionDeleted\"?\n\x0c\x41gentMessage\x12/\n\x07\x63ontent\x18\x01 \x03(\x0b\x32\x1e.managedagents.v1.ContentBlock\"@\n\rAgentThinking\x12/\n\x07\x63ontent\x18\x01 \x03(\x0b\x32\x1e.managedagents.v1.ContentBlock\"c\n\x0c\x41gentToolUse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12&\n\x05input\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x1d\n\x15requires_confirmation\x18\x03 \x01(\x08\"i\n\x0f\x41gentToolResult\x12\x13\n\x0btool_use_id\x18\x01 \x01(\t\x12/\n\x07\x63ontent\x18\x02 \x03(\x0b\x32\x1e.managedagents.v1.ContentBlock\x12\x10\n\x08is_error\x18\x03 \x01(\x08\"J\n\x12\x41gentCustomToolUse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12&\n\x05input\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"&\n\x15SpanModelRequestStart\x12\r\n\x05model\x18\x01 \x01(\t\"z\n\x05Usage\x12\x14\n\x0cinput_tokens\x18\x01 \x01(\x03\x12\x15\n\routput_tokens\x18\x02 \x01(\x03\x12#\n\x1b\x63\x61\x63he_creation_input_tokens\x18\x03 \x01(\x03\x12\x1f\n\x17\x63\x61\x63he_read_input_tokens\x18\x04 \x01(\x03\"o\n\x13SpanModelRequestEnd\x12\x1e\n\x16model_request_start_id\x18\x01 \x01(\t\x12&\n\x05usage\x18\x02 \x01(\x0b\x32\x17.managedagents.v1.Usage\x12\x10\n\x08is_error\x18\x03 \x01(\x08*\x89\x01\n\x16ToolConfirmationResult\x12(\n$TOOL_CONFIRMATION_RESULT_UNSPECIFIED\x10\x00\x12\"\n\x1eTOOL_CONFIRMATION_RESULT_ALLOW\x10\x01\x12!\n\x1dTOOL_CONFIRMATION_RESULT_DENY\x10\x02*\x7f\n\nStopReason\x12\x1b\n\x17STOP_REASON_UNSPECIFIED\x10\x00\x12\x18\n\x14STOP_REASON_END_TURN\x10\x01\x12\x19\n\x15STOP_REASON_CANCELLED\x10\x02\x12\x1f\n\x1bSTOP_REASON_REQUIRES_ACTION\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cmanagedagents/v1/event.proto\x12\x10managedagents.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xab\x0e\n\x05\x45vent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12&\n\x0eschema_version\x18\x03 \x01(\tR\x0eschema_version\x12\x1e\n\nsession_id\x18\x04 \x01(\tR\nsession_id\x12\x18\n\x07turn_id\x18\x05 \x01(\tR\x07turn_id\x12:\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreated_at\x12>\n\x0cprocessed_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0cprocessed_at\x12\x10\n\x08sequence\x18\x08 \x01(\x03\x12\x43\n\x0cuser_message\x18\x14 \x01(\x0b\x32\x1d.managedagents.v1.UserMessageH\x00R\x0cuser_message\x12I\n\x0euser_interrupt\x18\x15 \x01(\x0b\x32\x1f.managedagents.v1.UserInterruptH\x00R\x0euser_interrupt\x12`\n\x16user_tool_confirmation\x18\x16 \x01(\x0b\x32&.managedagents.v1.UserToolConfirmationH\x00R\x16user_tool_confirmation\x12\x62\n\x17user_custom_tool_result\x18\x17 \x01(\x0b\x32&.managedagents.v1.UserCustomToolResultH\x00R\x17user_custom_tool_result\x12W\n\x13user_define_outcome\x18\x18 \x01(\x0b\x32#.managedagents.v1.UserDefineOutcomeH\x00R\x13user_define_outcome\x12`\n\x16session_status_running\x18( \x01(\x0b\x32&.managedagents.v1.SessionStatusRunningH\x00R\x16session_status_running\x12W\n\x13session_status_idle\x18) \x01(\x0b\x32#.managedagents.v1.SessionStatusIdleH\x00R\x13session_status_idle\x12i\n\x19session_status_terminated\x18* \x01(\x0b\x32).managedagents.v1.SessionStatusTerminatedH\x00R\x19session_status_terminated\x12\x46\n\rsession_error\x18+ \x01(\x0b\x32\x1e.managedagents.v1.SessionErrorH\x00R\rsession_error\x12L\n\x0fsession_updated\x18, \x01(\x0b\x32 .managedagents.v1.SessionUpdatedH\x00R\x0fsession_updated\x12L\n\x0fsession_deleted\x18- \x01(\x0b\x32 .managedagents.v1.SessionDeletedH\x00R\x0fsession_deleted\x12\x46\n\ragent_message\x18< \x01(\x0b\x32\x1e.managedagents.v1.AgentMessageH\x00R\ragent_message\x12I\n\x0e\x61gent_thinking\x18= \x01(\x0b\x32\x1f.managedagents.v1.AgentThinkingH\x00R\x0e\x61gent_thinking\x12H\n\x0e\x61gent_tool_use\x18> \x01(\x0b\x32\x1e.managedagents.v1.AgentToolUseH\x00R\x0e\x61gent_tool_use\x12Q\n\x11\x61gent_tool_result\x18? \x01(\x0b\x32!.managedagents.v1.AgentToolResultH\x00R\x11\x61gent_tool_result\x12\\\n\x15\x61gent_custom_tool_use\x18@ \x01(\x0b\x32$.managedagents.v1.AgentCustomToolUseH\x00R\x15\x61gent_custom_tool_use\x12\x65\n\x18span_model_request_start\x18P \x01(\x0b\x32\'.managedagents.v1.SpanModelRequestStartH\x00R\x18span_model_request_start\x12_\n\x16span_model_request_end\x18Q \x01(\x0b\x32%.managedagents.v1.SpanModelRequestEndH\x00R\x16span_model_request_endB\t\n\x07payload\"j\n\x0c\x43ontentBlock\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12/\n\x06source\x18\x03 \x01(\x0b\x32\x1f.managedagents.v1.ContentSource\x12\r\n\x05title\x18\x04 \x01(\t\"K\n\rContentSource\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x1e\n\nmedia_type\x18\x02 \x01(\tR\nmedia_type\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\"L\n\x0bUserMessage\x12/\n\x07\x63ontent\x18\x01 \x03(\x0b\x32\x1e.managedagents.v1.ContentBlock\x12\x0c\n\x04text\x18\x02 \x01(\t\"\x0f\n\rUserInterrupt\"\x96\x01\n\x14UserToolConfirmation\x12 \n\x0btool_use_id\x18\x01 \x01(\tR\x0btool_use_id\x12\x38\n\x06result\x18\x02 \x01(\x0e\x32(.managedagents.v1.ToolConfirmationResult\x12\"\n\x0c\x64\x65ny_message\x18\x03 \x01(\tR\x0c\x64\x65ny_message\"\x93\x01\n\x14UserCustomToolResult\x12.\n\x12\x63ustom_tool_use_id\x18\x01 \x01(\tR\x12\x63ustom_tool_use_id\x12/\n\x07\x63ontent\x18\x02 \x03(\x0b\x32\x1e.managedagents.v1.ContentBlock\x12\x1a\n\x08is_error\x18\x03 \x01(\x08R\x08is_error\"<\n\x11UserDefineOutcome\x12\'\n\x06\x66ields\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x16\n\x14SessionStatusRunning\"q\n\x11SessionStatusIdle\x12>\n\x0bstop_reason\x18\x01 \x01(\x0e\x32\x1c.managedagents.v1.StopReasonR\x0bstop_reason\x12\x1c\n\tevent_ids\x18\x02 \x03(\tR\tevent_ids\")\n\x17SessionStatusTerminated\x12\x0e\n\x06reason\x18\x01 \x01(\t\"@\n\x0cSessionError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x11\n\tretryable\x18\x03 \x01(\x08\" \n\x0eSessionUpdated\x12\x0e\n\x06\x66ields\x18\x01 \x03(\t\"\x10\n\x0eSessionDeleted\"?\n\x0c\x41gentMessage\x12/\n\x07\x63ontent\x18\x01 \x03(\x0b\x32\x1e.managedagents.v1.ContentBlock\"@\n\rAgentThinking\x12/\n\x07\x63ontent\x18\x01 \x03(\x0b\x32\x1e.managedagents.v1.ContentBlock\"z\n\x0c\x41gentToolUse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12&\n\x05input\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x34\n\x15requires_confirmation\x18\x03 \x01(\x08R\x15requires_confirmation\"\x80\x01\n\x0f\x41gentToolResult\x12 \n\x0btool_use_id\x18\x01 \x01(\tR\x0btool_use_id\x12/\n\x07\x63ontent\x18\x02 \x03(\x0b\x32\x1e.managedagents.v1.ContentBlock\x12\x1a\n\x08is_error\x18\x03 \x01(\x08R\x08is_error\"J\n\x12\x41gentCustomToolUse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12&\n\x05input\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"&\n\x15SpanModelRequestStart\x12\r\n\x05model\x18\x01 \x01(\t\"\xcd\x01\n\x05Usage\x12\"\n\x0cinput_tokens\x18\x01 \x01(\x03R\x0cinput_tokens\x12$\n\routput_tokens\x18\x02 \x01(\x03R\routput_tokens\x12@\n\x1b\x63\x61\x63he_creation_input_tokens\x18\x03 \x01(\x03R\x1b\x63\x61\x63he_creation_input_tokens\x12\x38\n\x17\x63\x61\x63he_read_input_tokens\x18\x04 \x01(\x03R\x17\x63\x61\x63he_read_input_tokens\"\x91\x01\n\x13SpanModelRequestEnd\x12\x36\n\x16model_request_start_id\x18\x01 \x01(\tR\x16model_request_start_id\x12&\n\x05usage\x18\x02 \x01(\x0b\x32\x17.managedagents.v1.Usage\x12\x1a\n\x08is_error\x18\x03 \x01(\x08R\x08is_error*\x89\x01\n\x16ToolConfirmationResult\x12(\n$TOOL_CONFIRMATION_RESULT_UNSPECIFIED\x10\x00\x12\"\n\x1eTOOL_CONFIRMATION_RESULT_ALLOW\x10\x01\x12!\n\x1dTOOL_CONFIRMATION_RESULT_DENY\x10\x02*\x7f\n\nStopReason\x12\x1b\n\x17STOP_REASON_UNSPECIFIED\x10\x00\x12\x18\n\x14STOP_REASON_END_TURN\x10\x01\x12\x19\n\x15STOP_REASON_CANCELLED\x10\x02\x12\x1f\n\x1bSTOP_REASON_REQUIRES_ACTION\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'managedagents.v1.event_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_TOOLCONFIRMATIONRESULT']._serialized_start=3071
-  _globals['_TOOLCONFIRMATIONRESULT']._serialized_end=3208
-  _globals['_STOPREASON']._serialized_start=3210
-  _globals['_STOPREASON']._serialized_end=3337
+  _globals['_TOOLCONFIRMATIONRESULT']._serialized_start=3755
+  _globals['_TOOLCONFIRMATIONRESULT']._serialized_end=3892
+  _globals['_STOPREASON']._serialized_start=3894
+  _globals['_STOPREASON']._serialized_end=4021
   _globals['_EVENT']._serialized_start=114
-  _globals['_EVENT']._serialized_end=1526
-  _globals['_CONTENTBLOCK']._serialized_start=1528
-  _globals['_CONTENTBLOCK']._serialized_end=1634
-  _globals['_CONTENTSOURCE']._serialized_start=1636
-  _globals['_CONTENTSOURCE']._serialized_end=1699
-  _globals['_USERMESSAGE']._serialized_start=1701
-  _globals['_USERMESSAGE']._serialized_end=1777
-  _globals['_USERINTERRUPT']._serialized_start=1779
-  _globals['_USERINTERRUPT']._serialized_end=1794
-  _globals['_USERTOOLCONFIRMATION']._serialized_start=1796
-  _globals['_USERTOOLCONFIRMATION']._serialized_end=1919
-  _globals['_USERCUSTOMTOOLRESULT']._serialized_start=1921
-  _globals['_USERCUSTOMTOOLRESULT']._serialized_end=2038
-  _globals['_USERDEFINEOUTCOME']._serialized_start=2040
-  _globals['_USERDEFINEOUTCOME']._serialized_end=2100
-  _globals['_SESSIONSTATUSRUNNING']._serialized_start=2102
-  _globals['_SESSIONSTATUSRUNNING']._serialized_end=2124
-  _globals['_SESSIONSTATUSIDLE']._serialized_start=2126
-  _globals['_SESSIONSTATUSIDLE']._serialized_end=2215
-  _globals['_SESSIONSTATUSTERMINATED']._serialized_start=2217
-  _globals['_SESSIONSTATUSTERMINATED']._serialized_end=2258
-  _globals['_SESSIONERROR']._serialized_start=2260
-  _globals['_SESSIONERROR']._serialized_end=2324
-  _globals['_SESSIONUPDATED']._serialized_start=2326
-  _globals['_SESSIONUPDATED']._serialized_end=2358
-  _globals['_SESSIONDELETED']._serialized_start=2360
-  _globals['_SESSIONDELETED']._serialized_end=2376
-  _globals['_AGENTMESSAGE']._serialized_start=2378
-  _globals['_AGENTMESSAGE']._serialized_end=2441
-  _globals['_AGENTTHINKING']._serialized_start=2443
-  _globals['_AGENTTHINKING']._serialized_end=2507
-  _globals['_AGENTTOOLUSE']._serialized_start=2509
-  _globals['_AGENTTOOLUSE']._serialized_end=2608
-  _globals['_AGENTTOOLRESULT']._serialized_start=2610
-  _globals['_AGENTTOOLRESULT']._serialized_end=2715
-  _globals['_AGENTCUSTOMTOOLUSE']._serialized_start=2717
-  _globals['_AGENTCUSTOMTOOLUSE']._serialized_end=2791
-  _globals['_SPANMODELREQUESTSTART']._serialized_start=2793
-  _globals['_SPANMODELREQUESTSTART']._serialized_end=2831
-  _globals['_USAGE']._serialized_start=2833
-  _globals['_USAGE']._serialized_end=2955
-  _globals['_SPANMODELREQUESTEND']._serialized_start=2957
-  _globals['_SPANMODELREQUESTEND']._serialized_end=3068
+  _globals['_EVENT']._serialized_end=1949
+  _globals['_CONTENTBLOCK']._serialized_start=1951
+  _globals['_CONTENTBLOCK']._serialized_end=2057
+  _globals['_CONTENTSOURCE']._serialized_start=2059
+  _globals['_CONTENTSOURCE']._serialized_end=2134
+  _globals['_USERMESSAGE']._serialized_start=2136
+  _globals['_USERMESSAGE']._serialized_end=2212
+  _globals['_USERINTERRUPT']._serialized_start=2214
+  _globals['_USERINTERRUPT']._serialized_end=2229
+  _globals['_USERTOOLCONFIRMATION']._serialized_start=2232
+  _globals['_USERTOOLCONFIRMATION']._serialized_end=2382
+  _globals['_USERCUSTOMTOOLRESULT']._serialized_start=2385
+  _globals['_USERCUSTOMTOOLRESULT']._serialized_end=2532
+  _globals['_USERDEFINEOUTCOME']._serialized_start=2534
+  _globals['_USERDEFINEOUTCOME']._serialized_end=2594
+  _globals['_SESSIONSTATUSRUNNING']._serialized_start=2596
+  _globals['_SESSIONSTATUSRUNNING']._serialized_end=2618
+  _globals['_SESSIONSTATUSIDLE']._serialized_start=2620
+  _globals['_SESSIONSTATUSIDLE']._serialized_end=2733
+  _globals['_SESSIONSTATUSTERMINATED']._serialized_start=2735
+  _globals['_SESSIONSTATUSTERMINATED']._serialized_end=2776
+  _globals['_SESSIONERROR']._serialized_start=2778
+  _globals['_SESSIONERROR']._serialized_end=2842
+  _globals['_SESSIONUPDATED']._serialized_start=2844
+  _globals['_SESSIONUPDATED']._serialized_end=2876
+  _globals['_SESSIONDELETED']._serialized_start=2878
+  _globals['_SESSIONDELETED']._serialized_end=2894
+  _globals['_AGENTMESSAGE']._serialized_start=2896
+  _globals['_AGENTMESSAGE']._serialized_end=2959
+  _globals['_AGENTTHINKING']._serialized_start=2961
+  _globals['_AGENTTHINKING']._serialized_end=3025
+  _globals['_AGENTTOOLUSE']._serialized_start=3027
+  _globals['_AGENTTOOLUSE']._serialized_end=3149
+  _globals['_AGENTTOOLRESULT']._serialized_start=3152
+  _globals['_AGENTTOOLRESULT']._serialized_end=3280
+  _globals['_AGENTCUSTOMTOOLUSE']._serialized_start=3282
+  _globals['_AGENTCUSTOMTOOLUSE']._serialized_end=3356
+  _globals['_SPANMODELREQUESTSTART']._serialized_start=3358
+  _globals['_SPANMODELREQUESTSTART']._serialized_end=3396
+  _globals['_USAGE']._serialized_start=3399
+  _globals['_USAGE']._serialized_end=3604
+  _globals['_SPANMODELREQUESTEND']._serialized_start=3607
+  _globals['_SPANMODELREQUESTEND']._serialized_end=3752
 # @@protoc_insertion_point(module_scope)

@@ -1,0 +1,162 @@
+"""StreamEvents: replay after a cursor then tail, with no gap and no duplicate; heartbeats;
+ends on delete."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import grpc
+import pytest
+from managedagents.v1 import session_pb2
+
+from tests.harness import RunningServer
+from tests.helpers import create_session, expect_error, message, send
+
+WAIT = 30  # seconds; only a failing test waits this long
+
+
+class Reader:
+    """Reads a stream on a thread, so a test can write while it reads."""
+
+    def __init__(self, server, **request):
+        self.call = server.sessions.StreamEvents(session_pb2.StreamEventsRequest(**request))
+        self.items: queue.Queue = queue.Queue()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        try:
+            for item in self.call:
+                self.items.put(item)
+        except grpc.RpcError as error:
+            self.items.put(error)
+        self.items.put(None)
+
+    def next(self):
+        item = self.items.get(timeout=WAIT)
+        if isinstance(item, grpc.RpcError) and item.code() != grpc.StatusCode.CANCELLED:
+            raise item
+        return item
+
+    def next_event(self):
+        while True:
+            item = self.next()
+            if item is None or item.HasField("event"):
+                return item.event if item is not None else None
+
+    def events_through(self, sequence):
+        events = []
+        while not events or events[-1].sequence < sequence:
+            events.append(self.next_event())
+        return events
+
+    def wait_heartbeat(self):
+        """Waits for a heartbeat, which proves the stream is subscribed and caught up."""
+        while True:
+            item = self.next()
+            assert item is not None and not item.HasField("event"), f"unexpected {item}"
+            if item.HasField("heartbeat"):
+                return item.heartbeat
+
+    def close(self):
+        self.call.cancel()
+        self.thread.join(timeout=WAIT)
+
+
+def test_stream_from_zero_during_concurrent_writes_gets_each_event_once(server):
+    session = create_session(server)
+    started = threading.Event()
+
+    def writer(w):
+        for i in range(50):
+            send(server, session.id, message(f"{w}-{i}"))
+            if w == 0 and i == 5:
+                started.set()
+    with ThreadPoolExecutor(20) as pool:
+        futures = [pool.submit(writer, w) for w in range(20)]
+        started.wait(WAIT)
+        reader = Reader(server, session_id=session.id, after_sequence=0)
+        for f in futures:
+            f.result()
+    events = reader.events_through(1000)
+    assert [e.sequence for e in events] == list(range(1, 1001))
+    assert len({e.id for e in events}) == 1000
+    assert reader.wait_heartbeat().last_sequence == 1000  # nothing after 1000
+    reader.close()
+
+    resumed = Reader(server, session_id=session.id, after_sequence=640)
+    assert [e.sequence for e in resumed.events_through(1000)] == list(range(641, 1001))
+    assert resumed.wait_heartbeat().last_sequence == 1000
+    resumed.close()
+
+
+def test_without_cursor_tails_only_new_events(server):
+    session = create_session(server)
+    send(server, session.id, message("old"))
+    reader = Reader(server, session_id=session.id)
+    assert reader.wait_heartbeat().last_sequence == 1
+    send(server, session.id, message("new"))
+    event = reader.next_event()
+    assert (event.sequence, event.user_message.content[0].text) == (2, "new")
+    reader.close()
+
+
+def test_resume_after_event_id(server):
+    session = create_session(server)
+    stored = send(server, session.id, message("a"), message("b"), message("c"))
+    reader = Reader(server, session_id=session.id, after_event_id=stored[0].id)
+    assert [e.id for e in reader.events_through(3)] == [stored[1].id, stored[2].id]
+    reader.close()
+
+
+def test_cursor_errors_name_the_field(server):
+    session = create_session(server)
+    send(server, session.id, message("a"))
+    other = create_session(server)
+    other_event = send(server, other.id, message("x"))[0]
+
+    def first(**request):
+        return lambda: next(iter(server.sessions.StreamEvents(
+            session_pb2.StreamEventsRequest(session_id=session.id, **request))))
+    invalid = grpc.StatusCode.INVALID_ARGUMENT
+    expect_error(first(after_sequence=2), invalid, "after_sequence")
+    expect_error(first(after_sequence=-1), invalid, "after_sequence")
+    expect_error(first(after_event_id=other_event.id), invalid, "after_event_id")
+    expect_error(first(after_sequence=0, after_event_id=other_event.id), invalid,
+                 "after_event_id")
+
+
+def test_delete_ends_open_streams(server):
+    session = create_session(server)
+    send(server, session.id, message("a"))
+    reader = Reader(server, session_id=session.id, after_sequence=0)
+    assert reader.next_event().sequence == 1
+    reader.wait_heartbeat()
+    server.sessions.DeleteSession(session_pb2.DeleteSessionRequest(session_id=session.id))
+    last = reader.next_event()
+    assert last.type == "session.deleted" and last.HasField("session_deleted")
+    assert reader.next() is None  # the stream ended
+    reader.close()
+
+
+@pytest.fixture
+def small_buffer_server(backend_url):
+    """A second server on the same database whose streams buffer only 4 events."""
+    running = RunningServer(database_url=backend_url, stream_buffer_events=4).start()
+    yield running
+    running.stop()
+
+
+def test_stream_that_falls_behind_its_buffer_reads_the_rest_from_the_database(
+        small_buffer_server):
+    srv = small_buffer_server
+    session = create_session(srv)
+    reader = Reader(srv, session_id=session.id, after_sequence=0)
+    reader.wait_heartbeat()
+    send(srv, session.id, *[message(str(i)) for i in range(100)])
+    send(srv, session.id, message("last"))
+    assert [e.sequence for e in reader.events_through(101)] == list(range(1, 102))
+    assert reader.wait_heartbeat().last_sequence == 101
+    reader.close()
