@@ -45,10 +45,10 @@ lint: install node_modules/.bin/buf ## buf lint (the contract), ruff and mypy
 test: install ## run the test suite (SQLite, and PostgreSQL when reachable)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-run: install ## migrate and serve on $(LISTEN) with SQLite at ./var/sessions.db
+run: install ## migrate, serve on $(LISTEN) (SQLite at ./var/sessions.db) with a reference runtime
 	mkdir -p var
 	$(BIN)/python -m server migrate --database-url $(DATABASE_URL)
-	$(BIN)/python -m server serve --listen $(LISTEN) --database-url $(DATABASE_URL)
+	$(BIN)/python -m server serve --listen $(LISTEN) --database-url $(DATABASE_URL) --reference-runtimes 1
 
 clean: ## remove the virtualenv and local data
 	rm -rf $(VENV) var

@@ -1,4 +1,4 @@
-"""Command line: `python -m server serve|migrate`."""
+"""Command line: `python -m server serve|migrate|runtime|chat`."""
 
 from __future__ import annotations
 
@@ -8,16 +8,22 @@ import logging
 import signal
 import sys
 
-from server import config
+from server import chat, config, reference_runtime
 from server.app import create_server
 from server.store import migrate
 
 log = logging.getLogger("server")
 
 
-async def serve(settings: config.Settings) -> None:
+async def serve(settings: config.Settings, reference_runtimes: int = 0) -> None:
     service = await create_server(settings)
-    await service.server.start()
+    await service.start()
+    if reference_runtimes:
+        # Attached over loopback, through the public RuntimeService like any other runtime.
+        target = f"127.0.0.1:{service.port}"
+        runtimes = asyncio.create_task(reference_runtime.run(
+            target, reference_runtime.default_runtime_id(), reference_runtimes, 30, 0.2))
+        log.info("%d reference runtime(s) attached", reference_runtimes)
     log.info("serving managedagents.v1 on %s (port %d), database %s", settings.listen,
              service.port, service.database.url.render_as_string(hide_password=True))
     stop = asyncio.Event()
@@ -26,6 +32,8 @@ async def serve(settings: config.Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     log.info("shutting down")
+    if reference_runtimes:
+        runtimes.cancel()
     await service.stop(grace=5)
 
 
@@ -34,13 +42,34 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     serve_cmd = commands.add_parser("serve", help="serve the gRPC API")
     config.add_arguments(serve_cmd)
+    serve_cmd.add_argument("--reference-runtimes", type=int, default=0,
+                           help="also run this many reference runtimes in the process")
     migrate_cmd = commands.add_parser("migrate", help="apply database migrations")
     config.add_arguments(migrate_cmd, only=("database_url", "log_level"))
+    runtime_cmd = commands.add_parser("runtime", help="run the reference agent runtime")
+    runtime_cmd.add_argument("--target", default="127.0.0.1:50051", help="the service")
+    runtime_cmd.add_argument("--runtime-id", default=reference_runtime.default_runtime_id())
+    runtime_cmd.add_argument("--concurrency", type=int, default=1, help="turns at once")
+    runtime_cmd.add_argument("--lease-seconds", type=int, default=30)
+    runtime_cmd.add_argument("--step-seconds", type=float, default=0.2,
+                             help="pause between the steps of a /slow turn")
+    config.add_arguments(runtime_cmd, only=("log_level",))
+    chat_cmd = commands.add_parser("chat", help="talk to an agent in a session")
+    chat_cmd.add_argument("--target", default="127.0.0.1:50051", help="the service")
+    chat_cmd.add_argument("--session", default="", help="resume this session")
+    config.add_arguments(chat_cmd, only=("log_level",))
     args = parser.parse_args(argv)
     settings = config.from_namespace(args)
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    if args.command == "runtime":
+        asyncio.run(reference_runtime.run(args.target, args.runtime_id, args.concurrency,
+                                          args.lease_seconds, args.step_seconds))
+        return 0
+    if args.command == "chat":
+        asyncio.run(chat.run(args.target, args.session))
+        return 0
     if args.command == "migrate":
         migrate.upgrade(settings.database_url)
         log.info("database is at the newest schema")
@@ -51,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
                   "`python -m server migrate --database-url ...` first", current or "nothing",
                   head)
         return 2
-    asyncio.run(serve(settings))
+    asyncio.run(serve(settings, args.reference_runtimes))
     return 0
 
 

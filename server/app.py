@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -12,6 +13,8 @@ from managedagents.v1 import (
     agent_pb2_grpc,
     environment_pb2,
     environment_pb2_grpc,
+    runtime_pb2,
+    runtime_pb2_grpc,
     session_pb2,
     session_pb2_grpc,
 )
@@ -19,11 +22,13 @@ from managedagents.v1 import (
 from server import reflection
 from server.api.agents import AgentService
 from server.api.environments import EnvironmentService
+from server.api.runtime import RuntimeService
 from server.api.sessions import SessionService
 from server.config import Settings
 from server.domain.agents import Agents
 from server.domain.environments import Environments
 from server.domain.events import Events
+from server.domain.runtime import Runtime
 from server.domain.sessions import Sessions
 from server.store import Database, Store
 from server.streaming.hub import Hub
@@ -34,6 +39,7 @@ SERVICE_NAMES = (
     session_pb2.DESCRIPTOR.services_by_name["SessionService"].full_name,
     agent_pb2.DESCRIPTOR.services_by_name["AgentService"].full_name,
     environment_pb2.DESCRIPTOR.services_by_name["EnvironmentService"].full_name,
+    runtime_pb2.DESCRIPTOR.services_by_name["RuntimeService"].full_name,
 )
 
 
@@ -47,8 +53,26 @@ class Service:
     hub: Hub
     # grpcio-health-checking's stubs do not declare its `aio` submodule.
     health: health.aio.HealthServicer  # type: ignore[name-defined]
+    runtime: Runtime
+    lease_sweep_seconds: float
+    _sweeper: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Starts serving, and the sweeper that reschedules turns whose runtime went away."""
+        await self.server.start()
+        self._sweeper = asyncio.create_task(self._sweep_expired_leases())
+
+    async def _sweep_expired_leases(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease_sweep_seconds)
+            try:
+                await self.runtime.expire_leases()
+            except Exception:  # noqa: BLE001 - a storage outage must not stop the sweeper
+                log.warning("lease sweep failed; retrying", exc_info=True)
 
     async def stop(self, grace: float | None = 5.0) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         for name in (*SERVICE_NAMES, ""):
             await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
         await self.server.stop(grace)
@@ -74,6 +98,8 @@ async def create_server(settings: Settings) -> Service:
     agent_pb2_grpc.add_AgentServiceServicer_to_server(AgentService(Agents(store)), server)
     environment_pb2_grpc.add_EnvironmentServiceServicer_to_server(
         EnvironmentService(Environments(store)), server)
+    runtime = Runtime(store, hub)
+    runtime_pb2_grpc.add_RuntimeServiceServicer_to_server(RuntimeService(runtime), server)
 
     health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -84,4 +110,5 @@ async def create_server(settings: Settings) -> Service:
     port = server.add_insecure_port(settings.listen)
     if port == 0:
         raise RuntimeError(f"cannot listen on {settings.listen}")
-    return Service(server, port, database, hub, health_servicer)
+    return Service(server, port, database, hub, health_servicer, runtime,
+                   settings.lease_sweep_seconds)

@@ -21,6 +21,7 @@ class Settings:
     db_statement_timeout_ms: int = 30000
     heartbeat_seconds: float = 15.0
     stream_buffer_events: int = 1024
+    lease_sweep_seconds: float = 1.0
     log_level: str = "INFO"
 
 
@@ -32,6 +33,7 @@ HELP = {
     "db_statement_timeout_ms": "PostgreSQL statement timeout",
     "heartbeat_seconds": "heartbeat interval on idle event streams",
     "stream_buffer_events": "events buffered per stream before it reads from the database",
+    "lease_sweep_seconds": "how often expired runtime leases are looked for",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
 }
 

@@ -75,7 +75,7 @@ class RunningServer:
 
     async def _start(self, settings: Settings) -> Service:
         service = await create_server(settings)
-        await service.server.start()
+        await service.start()
         return service
 
     def call(self, coro: Any) -> Any:

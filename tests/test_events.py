@@ -23,7 +23,7 @@ def _list(server, session_id, **query):
                                                                     **query))
 
 
-def test_send_every_client_event_type(server):
+def test_send_client_events(server):
     session = create_session(server)
     outcome = struct_pb2.Struct()
     outcome.update({"goal": "ship it", "score": 3})
@@ -35,29 +35,25 @@ def test_send_every_client_event_type(server):
             ev.ContentBlock(type="document", title="d", source=ev.ContentSource(
                 media_type="application/pdf", data=b"%PDF"))])),
         ev.Event(type="user.interrupt"),
-        ev.Event(user_tool_confirmation=ev.UserToolConfirmation(
-            tool_use_id=EVT, result=ev.TOOL_CONFIRMATION_RESULT_DENY, deny_message="no")),
-        ev.Event(user_custom_tool_result=ev.UserCustomToolResult(
-            custom_tool_use_id=EVT, content=[ev.ContentBlock(type="text", text="42")],
-            is_error=True)),
         ev.Event(user_define_outcome=ev.UserDefineOutcome(fields=outcome)),
     )
     assert [e.type for e in stored] == ["user.message", "user.message", "user.interrupt",
-                                        "user.tool_confirmation", "user.custom_tool_result",
                                         "user.define_outcome"]
-    assert [e.sequence for e in stored] == [1, 2, 3, 4, 5, 6]
+    # The first message starts a turn: session.status_running follows it in the log.
+    assert [e.sequence for e in stored] == [1, 3, 4, 5]
     assert all(e.id.startswith("evt_") and e.session_id == session.id for e in stored)
     assert all(e.schema_version == "1.0" and not e.HasField("processed_at") for e in stored)
     assert list(stored[0].user_message.content) == [ev.ContentBlock(type="text", text="hello")]
     assert stored[0].user_message.text == ""
     assert stored[1].user_message.content[1].source.data == b"\x89PNG"
     assert stored[2].HasField("user_interrupt")
-    assert stored[3].user_tool_confirmation.deny_message == "no"
-    assert stored[5].user_define_outcome.fields["goal"] == "ship it"
-    listed = _list(server, session.id, page_size=10).events
-    assert list(listed) == stored
+    assert stored[3].user_define_outcome.fields["goal"] == "ship it"
+    listed = list(_list(server, session.id, page_size=10).events)
+    assert [e.type for e in listed] == ["user.message", "session.status_running",
+                                        "user.message", "user.interrupt", "user.define_outcome"]
+    assert [e for e in listed if e.type != "session.status_running"] == stored
     got = server.sessions.GetSession(session_pb2.GetSessionRequest(session_id=session.id))
-    assert got.last_sequence == 6
+    assert got.last_sequence == 5
 
 
 @pytest.mark.parametrize("event, field", [
@@ -117,7 +113,7 @@ def test_batch_is_all_or_nothing(server):
     expect_error(lambda: send(server, session.id), INVALID, "events")
     expect_error(lambda: send(server, session.id, *[message("x")] * 101), INVALID, "events")
     stored = send(server, session.id, message("a"), message("b"))
-    assert [e.sequence for e in stored] == [1, 2]
+    assert [e.sequence for e in stored] == [1, 3]  # 2 is the turn's session.status_running
 
 
 def test_send_is_idempotent_with_request_id(server):
@@ -126,7 +122,7 @@ def test_send_is_idempotent_with_request_id(server):
     first = send(server, session.id, message("a"), message("b"), request_id=key)
     again = send(server, session.id, message("a"), message("b"), request_id=key)
     assert [e.id for e in again] == [e.id for e in first]
-    assert _list(server, session.id).events[-1].sequence == 2
+    assert _list(server, session.id).events[-1].sequence == 3
     expect_error(lambda: send(server, session.id, message("c"), request_id=key),
                  grpc.StatusCode.ALREADY_EXISTS, reason="REQUEST_ID_REUSED")
 
@@ -141,7 +137,7 @@ def test_concurrent_writers_get_dense_ordered_sequences(server):
     for sequences in per_writer:
         assert sequences == sorted(sequences)  # each writer's events keep its order
     everything = sorted(s for seqs in per_writer for s in seqs)
-    assert everything == list(range(1, 1001))
+    assert len(set(everything)) == 1000
     listed, token = [], ""
     while True:
         page = _list(server, session.id, page_size=100, page_token=token)
@@ -149,26 +145,33 @@ def test_concurrent_writers_get_dense_ordered_sequences(server):
         token = page.next_page_token
         if not token:
             break
-    assert listed == list(range(1, 1001))
+    assert listed == list(range(1, 1002))  # the 1000 messages and one session.status_running
+    assert set(everything) <= set(listed)
 
 
 def test_list_events_filters_and_cursors(server):
     session = create_session(server)
-    stored = send(server, session.id, message("1"), ev.Event(type="user.interrupt"),
-                  message("3"), message("4"), ev.Event(type="user.interrupt"))
+    send(server, session.id, message("1"), ev.Event(type="user.interrupt"), message("3"),
+         message("4"), ev.Event(type="user.interrupt"))
+    # The log: 1 message, 2 status_running, 3 interrupt, 4 message, 5 message, 6 interrupt.
+    stored = list(_list(server, session.id, page_size=100).events)
+    assert [e.type for e in stored] == ["user.message", "session.status_running",
+                                        "user.interrupt", "user.message", "user.message",
+                                        "user.interrupt"]
 
     def seqs(**query):
         return [e.sequence for e in _list(server, session.id, **query).events]
-    assert seqs() == [1, 2, 3, 4, 5]
-    assert seqs(types=["user.interrupt"]) == [2, 5]
-    assert seqs(after_sequence=3) == [4, 5]
+    assert seqs() == [1, 2, 3, 4, 5, 6]
+    assert seqs(types=["user.interrupt"]) == [3, 6]
+    assert seqs(types=["user.message", "session.status_running"]) == [1, 2, 4, 5]
+    assert seqs(after_sequence=4) == [5, 6]
     assert seqs(before_sequence=3) == [1, 2]
     assert seqs(after_event_id=stored[1].id, before_event_id=stored[4].id) == [3, 4]
-    assert seqs(order=common_pb2.SORT_ORDER_DESC, page_size=2) == [5, 4]
+    assert seqs(order=common_pb2.SORT_ORDER_DESC, page_size=2) == [6, 5]
     newest = _list(server, session.id, order=common_pb2.SORT_ORDER_DESC, page_size=2)
     older = _list(server, session.id, order=common_pb2.SORT_ORDER_DESC, page_size=2,
                   page_token=newest.next_page_token)
-    assert [e.sequence for e in older.events] == [3, 2]
+    assert [e.sequence for e in older.events] == [4, 3]
     expect_error(lambda: _list(server, session.id, page_size=2, page_token=newest.next_page_token),
                  INVALID, "page_token")
     other = create_session(server)

@@ -80,15 +80,17 @@ def test_stream_from_zero_during_concurrent_writes_gets_each_event_once(server):
         reader = Reader(server, session_id=session.id, after_sequence=0)
         for f in futures:
             f.result()
-    events = reader.events_through(1000)
-    assert [e.sequence for e in events] == list(range(1, 1001))
-    assert len({e.id for e in events}) == 1000
-    assert reader.wait_heartbeat().last_sequence == 1000  # nothing after 1000
+    # 1000 messages, and the session.status_running of the turn the first one started
+    events = reader.events_through(1001)
+    assert [e.sequence for e in events] == list(range(1, 1002))
+    assert len({e.id for e in events}) == 1001
+    assert sum(e.type == "user.message" for e in events) == 1000
+    assert reader.wait_heartbeat().last_sequence == 1001  # nothing after the last
     reader.close()
 
     resumed = Reader(server, session_id=session.id, after_sequence=640)
-    assert [e.sequence for e in resumed.events_through(1000)] == list(range(641, 1001))
-    assert resumed.wait_heartbeat().last_sequence == 1000
+    assert [e.sequence for e in resumed.events_through(1001)] == list(range(641, 1002))
+    assert resumed.wait_heartbeat().last_sequence == 1001
     resumed.close()
 
 
@@ -96,18 +98,18 @@ def test_without_cursor_tails_only_new_events(server):
     session = create_session(server)
     send(server, session.id, message("old"))
     reader = Reader(server, session_id=session.id)
-    assert reader.wait_heartbeat().last_sequence == 1
+    assert reader.wait_heartbeat().last_sequence == 2
     send(server, session.id, message("new"))
     event = reader.next_event()
-    assert (event.sequence, event.user_message.content[0].text) == (2, "new")
+    assert (event.sequence, event.user_message.content[0].text) == (3, "new")
     reader.close()
 
 
 def test_resume_after_event_id(server):
     session = create_session(server)
     stored = send(server, session.id, message("a"), message("b"), message("c"))
-    reader = Reader(server, session_id=session.id, after_event_id=stored[0].id)
-    assert [e.id for e in reader.events_through(3)] == [stored[1].id, stored[2].id]
+    reader = Reader(server, session_id=session.id, after_event_id=stored[1].id)
+    assert [e.id for e in reader.events_through(4)] == [stored[2].id]
     reader.close()
 
 
@@ -121,7 +123,7 @@ def test_cursor_errors_name_the_field(server):
         return lambda: next(iter(server.sessions.StreamEvents(
             session_pb2.StreamEventsRequest(session_id=session.id, **request))))
     invalid = grpc.StatusCode.INVALID_ARGUMENT
-    expect_error(first(after_sequence=2), invalid, "after_sequence")
+    expect_error(first(after_sequence=3), invalid, "after_sequence")
     expect_error(first(after_sequence=-1), invalid, "after_sequence")
     expect_error(first(after_event_id=other_event.id), invalid, "after_event_id")
     expect_error(first(after_sequence=0, after_event_id=other_event.id), invalid,
@@ -132,7 +134,7 @@ def test_delete_ends_open_streams(server):
     session = create_session(server)
     send(server, session.id, message("a"))
     reader = Reader(server, session_id=session.id, after_sequence=0)
-    assert reader.next_event().sequence == 1
+    assert [e.sequence for e in reader.events_through(2)] == [1, 2]
     reader.wait_heartbeat()
     server.sessions.DeleteSession(session_pb2.DeleteSessionRequest(session_id=session.id))
     last = reader.next_event()
@@ -157,6 +159,6 @@ def test_stream_that_falls_behind_its_buffer_reads_the_rest_from_the_database(
     reader.wait_heartbeat()
     send(srv, session.id, *[message(str(i)) for i in range(100)])
     send(srv, session.id, message("last"))
-    assert [e.sequence for e in reader.events_through(101)] == list(range(1, 102))
-    assert reader.wait_heartbeat().last_sequence == 101
+    assert [e.sequence for e in reader.events_through(102)] == list(range(1, 103))
+    assert reader.wait_heartbeat().last_sequence == 102
     reader.close()

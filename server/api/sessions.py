@@ -10,8 +10,9 @@ from managedagents.v1 import common_pb2, session_pb2, session_pb2_grpc
 
 from server import errors
 from server.api import convert
+from server.api.runtime import incoming
 from server.api.workspace import workspace_of
-from server.domain.events import ClientEvent, EventQuery, Events
+from server.domain.events import EventQuery, Events
 from server.domain.models import Agent, Session
 from server.domain.sessions import NewSession, SessionQuery, Sessions
 from server.streaming.follow import Heartbeat
@@ -99,12 +100,7 @@ class SessionService(session_pb2_grpc.SessionServiceServicer):
     @errors.unary
     async def SendEvents(self, request: session_pb2.SendEventsRequest,
                          context: grpc.aio.ServicerContext) -> session_pb2.SendEventsResponse:
-        batch = []
-        for i, event in enumerate(request.events):
-            which = event.WhichOneof("payload")
-            batch.append(ClientEvent(
-                type=event.type, payload_field=which or "", field=f"events[{i}]",
-                payload=convert.to_dict(getattr(event, which)) if which else {}))
+        batch = incoming(list(request.events))
         stored = await self.events.send(
             workspace_of(context), request.session_id, batch,
             convert.request_key(f"SendEvents/{request.session_id}", request))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from server.domain import ids
-from server.domain.models import Json
+from server.domain.models import Event, Json
 from server.domain.validation import Violations
 
 USER_MESSAGE = "user.message"
@@ -14,6 +17,10 @@ USER_DEFINE_OUTCOME = "user.define_outcome"
 
 CLIENT_TYPES = frozenset({USER_MESSAGE, USER_INTERRUPT, USER_TOOL_CONFIRMATION,
                           USER_CUSTOM_TOOL_RESULT, USER_DEFINE_OUTCOME})
+RUNTIME_TYPES = frozenset({
+    "agent.message", "agent.thinking", "agent.tool_use", "agent.tool_result",
+    "agent.custom_tool_use", "span.model_request_start", "span.model_request_end",
+    "session.error"})
 SESSION_STATUS_TERMINATED = "session.status_terminated"
 SESSION_DELETED = "session.deleted"
 # After one of these a stream has nothing more to say, so it ends.
@@ -94,3 +101,68 @@ def check_client_event(v: Violations, field: str, event_type: str, payload: Json
         return payload
     # user.interrupt carries nothing; user.define_outcome keeps whatever it was given.
     return payload
+
+
+def check_runtime_event(v: Violations, field: str, event_type: str, payload: Json) -> Json:
+    """Validates one event a runtime appends (at `field`); returns the payload as stored."""
+    if event_type in ("agent.message", "agent.thinking"):
+        if not payload.get("content"):
+            v.add(f"{field}.content", "is required: a non-empty list of content blocks")
+        check_content(v, f"{field}.content", payload.get("content", []))
+    elif event_type in ("agent.tool_use", "agent.custom_tool_use"):
+        v.required(f"{field}.name", payload.get("name", ""))
+    elif event_type == "agent.tool_result":
+        use_id = payload.get("tool_use_id", "")
+        if v.required(f"{field}.tool_use_id", use_id) and not ids.has_prefix(use_id, ids.EVENT):
+            v.add(f"{field}.tool_use_id", "must be the ID of an agent.tool_use event (evt_…)")
+        check_content(v, f"{field}.content", payload.get("content", []))
+    elif event_type == "session.error":
+        v.required(f"{field}.message", payload.get("message", ""))
+    return payload
+
+
+@dataclass
+class IncomingEvent:
+    """One event of a request: the type it declares, the payload field it sets (such as
+    `user_message`), the payload, and where it sits in the request (`events[2]`)."""
+
+    type: str
+    payload_field: str
+    payload: Json
+    field: str
+
+
+Check = Callable[[Violations, str, str, Json], Json]
+
+
+def parse_batch(session_id: str, batch: list[IncomingEvent], allowed: frozenset[str],
+                sender: str, check: Check, now: int) -> list[tuple[Event, str]]:
+    """Validates a batch (1..100 events of the `allowed` types); returns each new event
+    with its place in the request, or raises one error that names every bad field."""
+    v = Violations()
+    if not batch:
+        v.add("events", "must contain at least one event")
+    if len(batch) > BATCH_MAX:
+        v.add("events", f"must contain at most {BATCH_MAX} events")
+    events: list[tuple[Event, str]] = []
+    for item in batch:
+        event_type = item.type
+        if item.payload_field:
+            event_type = type_of_payload(item.payload_field)
+            if item.type and item.type != event_type:
+                v.add(f"{item.field}.type", f"{item.type!r} does not match the payload, "
+                                            f"which is {event_type!r}")
+                continue
+        elif not event_type:
+            v.add(f"{item.field}.payload", "is required: set one, such as user_message")
+            continue
+        if event_type not in allowed:
+            v.add(f"{item.field}.type", f"{event_type!r} cannot be sent by {sender}; send one "
+                                        f"of {', '.join(sorted(allowed))}")
+            continue
+        where = f"{item.field}.{payload_of_type(event_type)}"
+        payload = check(v, where, event_type, item.payload)
+        events.append((Event(id=ids.new_id(ids.EVENT), type=event_type, session_id=session_id,
+                             payload=payload, created_at=now), item.field))
+    v.raise_if_any()
+    return events

@@ -5,26 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from server.domain import event_rules, ids, paging
+from server.domain import event_rules, ids, paging, turns
 from server.domain.clock import now_us
 from server.domain.errors import InvalidArgument, NotFound
-from server.domain.models import Event, Json, Page
+from server.domain.event_rules import IncomingEvent
+from server.domain.models import Event, Page
 from server.domain.updates import keyset_page
-from server.domain.validation import Violations, page_size, require_id
-from server.store import RequestKey, Store
+from server.domain.validation import page_size, require_id
+from server.store import RequestKey, SessionLog, Store
 from server.streaming.follow import Heartbeat, follow
 from server.streaming.hub import Hub
-
-
-@dataclass
-class ClientEvent:
-    """One event of a send request: the type it declares, the payload field it sets (such as
-    `user_message`), the payload, and where it sits in the request (`events[2]`)."""
-
-    type: str
-    payload_field: str
-    payload: Json
-    field: str
 
 
 @dataclass
@@ -47,38 +37,23 @@ class Events:
         self.hub = hub
         self.heartbeat_seconds = heartbeat_seconds
 
-    async def send(self, ws: str, session_id: str, batch: list[ClientEvent],
+    async def send(self, ws: str, session_id: str, batch: list[IncomingEvent],
                    key: RequestKey | None) -> list[Event]:
         """Validates and appends a batch of client events, all or nothing."""
         require_id("session_id", session_id, ids.SESSION)
-        v = Violations()
-        if not batch:
-            v.add("events", "must contain at least one event")
-        if len(batch) > event_rules.BATCH_MAX:
-            v.add("events", f"must contain at most {event_rules.BATCH_MAX} events")
         now = now_us()
-        events: list[Event] = []
-        for item in batch:
-            if item.payload_field:
-                declared, item.type = item.type, event_rules.type_of_payload(item.payload_field)
-                if declared and declared != item.type:
-                    v.add(f"{item.field}.type", f"{declared!r} does not match the payload, "
-                                                f"which is {item.type!r}")
-                    continue
-            elif not item.type:
-                v.add(f"{item.field}.payload", "is required: set one, such as user_message")
-                continue
-            if item.type not in event_rules.CLIENT_TYPES:
-                v.add(f"{item.field}.type", f"{item.type!r} cannot be sent by clients; send one "
-                      f"of {', '.join(sorted(event_rules.CLIENT_TYPES))}")
-                continue
-            where = f"{item.field}.{event_rules.payload_of_type(item.type)}"
-            payload = event_rules.check_client_event(v, where, item.type, item.payload)
-            events.append(Event(id=ids.new_id(ids.EVENT), type=item.type, session_id=session_id,
-                                payload=payload, created_at=now))
-        v.raise_if_any()
-        stored = await self.store.append_events(ws, session_id, events, now, key)
-        self.hub.published(session_id, stored)
+        events = event_rules.parse_batch(session_id, batch, event_rules.CLIENT_TYPES,
+                                         "clients", event_rules.check_client_event, now)
+
+        def rules(log: SessionLog) -> list[Event]:
+            turns.check_open(log)
+            for event, where in events:
+                turns.on_client_event(log, event, where, now)
+            log.session.updated_at = now
+            return [event for event, _ in events]
+
+        stored, appended = await self.store.in_session(ws, session_id, rules, key)
+        self.hub.published(session_id, appended)
         return stored
 
     async def list_page(self, ws: str, session_id: str, size: int, token: str,

@@ -70,6 +70,14 @@ class Session:
     archived_at: int | None = None
     created_at: int = 0
     updated_at: int = 0
+    # Event IDs of the turn's tool uses and custom tool uses that wait for an answer.
+    pending_actions: list[str] = field(default_factory=list)
+    # The runtime lease on the session's turn, if any.
+    lease_id: str | None = None
+    lease_owner: str | None = None
+    lease_expires_at: int | None = None
+    # When the session last started running; active_seconds grows by the time since.
+    running_since: int | None = None
 
     @property
     def agent_id(self) -> str:

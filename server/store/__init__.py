@@ -8,17 +8,18 @@ The SQL lives in the sibling modules; this class only chooses the transaction fo
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, exc
 
 from server.domain.errors import FailedPrecondition, NotFound
 from server.domain.models import Agent, Environment, Event, Session
-from server.store import agents, environments, events, request_ids, sessions
+from server.store import agents, environments, events, request_ids, rows, session_log, sessions
 from server.store.database import Database
 from server.store.request_ids import RequestKey
+from server.store.session_log import SessionLog
 
-__all__ = ["Database", "RequestKey", "Store"]
+__all__ = ["Database", "RequestKey", "SessionLog", "Store"]
 T = TypeVar("T")
 
 
@@ -130,18 +131,32 @@ class Store:
     async def delete_session(self, ws: str, session_id: str) -> bool:
         return await self.db.write(sessions.delete_session, ws, session_id)
 
-    # Events
-    async def append_events(self, ws: str, session_id: str, batch: list[Event], now: int,
-                            key: RequestKey | None) -> list[Event]:
-        def work(conn: Connection) -> list[Event]:
+    # The session's log and state, changed together
+    async def in_session(self, ws: str, session_id: str, rules: Callable[[SessionLog], T],
+                         key: RequestKey | None = None) -> tuple[T, list[Event]]:
+        """Runs `rules` on the locked session in one transaction; returns what they returned
+        and every event appended. With a `key` seen before, returns the first result's
+        events instead (and appends nothing)."""
+        def work(conn: Connection) -> tuple[Any, list[Event]]:
             if key and (earlier := request_ids.recall(conn, ws, key)):
-                first, count = (int(part) for part in earlier.split(":"))
-                return events.events_in_range(conn, ws, session_id, first, count)
-            stored = events.append(conn, ws, session_id, batch, now)
+                return events.events_by_id(conn, ws, session_id, rows.loads(earlier)), []
+            session = session_log.lock_session(conn, ws, session_id)
+            if session is None:
+                raise NotFound("session", session_id)
+            log = SessionLog(conn, ws, session)
+            result = rules(log)
+            log.flush()
             if key:
-                request_ids.remember(conn, ws, key, f"{stored[0].sequence}:{len(stored)}", now)
-            return stored
+                ids = [e.id for e in cast(list[Event], result)]  # keys are for sends
+                request_ids.remember(conn, ws, key, rows.dumps(ids), session.updated_at)
+            return result, log.appended
         return await self._idempotent_write(key, work)
+
+    async def runnable_sessions(self, ws: str, now: int, limit: int) -> list[str]:
+        return await self.db.read(session_log.runnable_sessions, ws, now, limit)
+
+    async def expired_leases(self, now: int, limit: int) -> list[tuple[str, str]]:
+        return await self.db.read(session_log.expired_leases, now, limit)
 
     async def list_events(self, ws: str, session_id: str, **query: Any) -> list[Event] | None:
         def work(conn: Connection) -> list[Event] | None:

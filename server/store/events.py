@@ -1,50 +1,14 @@
-"""The event log: appends that assign dense per-session sequences, and keyset reads."""
+"""Reads of the event log (appends go through SessionLog): keyset pages and cursors."""
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select
 
-from server.domain.errors import FailedPrecondition, NotFound
-from server.domain.models import TERMINATED, Event
+from server.domain.models import Event
 from server.store import keyset, rows
 from server.store.tables import events, sessions
-
-
-def append(conn: Connection, workspace_id: str, session_id: str, batch: list[Event],
-           now: int) -> list[Event]:
-    """Stores `batch` at the end of the session's log; sets each event's sequence.
-
-    The counter on the session row is incremented by one UPDATE … RETURNING, which takes the
-    row's lock until commit: concurrent appends to one session queue on that lock and get
-    consecutive ranges, and the cost does not depend on the history's length.
-    """
-    head = conn.execute(
-        update(sessions)
-        .where(sessions.c.id == session_id, sessions.c.workspace_id == workspace_id,
-               sessions.c.archived_at.is_(None), sessions.c.status != TERMINATED)
-        .values(last_sequence=sessions.c.last_sequence + len(batch), updated_at=now)
-        .returning(sessions.c.last_sequence)).scalar()
-    if head is None:
-        _refuse(conn, workspace_id, session_id)
-    first = head - len(batch) + 1
-    for offset, event in enumerate(batch):
-        event.sequence = first + offset
-    conn.execute(insert(events), [rows.event_values(e, workspace_id) for e in batch])
-    return batch
-
-
-def _refuse(conn: Connection, workspace_id: str, session_id: str) -> NoReturn:
-    row = conn.execute(select(sessions.c.archived_at, sessions.c.status).where(
-        sessions.c.id == session_id, sessions.c.workspace_id == workspace_id)).first()
-    if row is None:
-        raise NotFound("session", session_id)
-    if row.archived_at is not None:
-        raise FailedPrecondition(f"session {session_id!r} is archived and takes no new events",
-                                 "SESSION_ARCHIVED", session_id)
-    raise FailedPrecondition(f"session {session_id!r} is terminated and takes no new events",
-                             "SESSION_TERMINATED", session_id)
 
 
 def session_exists(conn: Connection, workspace_id: str, session_id: str) -> bool:
@@ -82,13 +46,12 @@ def events_after(conn: Connection, workspace_id: str, session_id: str, after_seq
     return [rows.event_from(row) for row in found]
 
 
-def events_in_range(conn: Connection, workspace_id: str, session_id: str, first: int,
-                    count: int) -> list[Event]:
-    """Events first..first+count-1 of a session (the result of an earlier append)."""
+def events_by_id(conn: Connection, workspace_id: str, session_id: str,
+                 event_ids: list[str]) -> list[Event]:
+    """These events of a session (the result of an earlier send), in sequence order."""
     found = conn.execute(
         select(events).where(events.c.session_id == session_id,
-                             events.c.workspace_id == workspace_id,
-                             events.c.sequence >= first, events.c.sequence < first + count)
+                             events.c.workspace_id == workspace_id, events.c.id.in_(event_ids))
         .order_by(events.c.sequence)).all()
     return [rows.event_from(row) for row in found]
 

@@ -57,7 +57,20 @@ def session_values(s: Session, workspace_id: str) -> dict[str, Any]:
             "vault_ids": dumps(s.vault_ids), "memory_store_ids": dumps(s.memory_store_ids),
             "active_seconds": s.active_seconds, "last_sequence": s.last_sequence,
             "archived_at": s.archived_at, "created_at": s.created_at,
-            "updated_at": s.updated_at}
+            "updated_at": s.updated_at, "pending_actions": dumps(s.pending_actions),
+            "lease_id": s.lease_id, "lease_owner": s.lease_owner,
+            "lease_expires_at": s.lease_expires_at, "running_since": s.running_since}
+
+
+_STATE = ("status", "turn_status", "turn_id", "title", "metadata", "active_seconds",
+          "last_sequence", "archived_at", "updated_at", "pending_actions", "lease_id",
+          "lease_owner", "lease_expires_at", "running_since")
+
+
+def session_state_values(s: Session) -> dict[str, Any]:
+    """The columns of a session that change after it is created."""
+    values = session_values(s, "")
+    return {name: values[name] for name in _STATE}
 
 
 def session_from(row: Row[Any]) -> Session:
@@ -68,7 +81,9 @@ def session_from(row: Row[Any]) -> Session:
                    vault_ids=loads(row.vault_ids), memory_store_ids=loads(row.memory_store_ids),
                    active_seconds=row.active_seconds, last_sequence=row.last_sequence,
                    archived_at=row.archived_at, created_at=row.created_at,
-                   updated_at=row.updated_at)
+                   updated_at=row.updated_at, pending_actions=loads(row.pending_actions),
+                   lease_id=row.lease_id, lease_owner=row.lease_owner,
+                   lease_expires_at=row.lease_expires_at, running_since=row.running_since)
 
 
 def event_values(e: Event, workspace_id: str) -> dict[str, Any]:

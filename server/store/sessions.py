@@ -54,9 +54,8 @@ def change_session(conn: Connection, workspace_id: str, session_id: str,
     if current is None:
         return None
     new = change(current)
-    values = rows.session_values(new, workspace_id)
     conn.execute(update(sessions).where(sessions.c.id == session_id)
-                 .values({k: v for k, v in values.items() if k not in ("id", "workspace_id")}))
+                 .values(rows.session_state_values(new)))
     return new
 
 

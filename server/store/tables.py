@@ -82,9 +82,16 @@ sessions = Table(
     Column("archived_at", BigInteger),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    # The turn's runtime: who holds the session's lease, and until when (migration 0002).
+    Column("pending_actions", Text, nullable=False, server_default="[]"),
+    Column("lease_id", ID),
+    Column("lease_owner", String(256)),
+    Column("lease_expires_at", BigInteger),
+    Column("running_since", BigInteger),
     Index("ix_sessions_workspace_created", "workspace_id", "created_at", "id"),
     Index("ix_sessions_workspace_agent_created", "workspace_id", "agent_id", "created_at", "id"),
     Index("ix_sessions_environment", "environment_id"),
+    Index("ix_sessions_runnable", "status", "lease_expires_at"),
 )
 
 events = Table(
@@ -100,6 +107,9 @@ events = Table(
     Column("processed_at", BigInteger),
     Column("payload", Text, nullable=False),
     Index("ix_events_session_type_sequence", "session_id", "type", "sequence"),
+    # Only user events wait for a runtime (processed_at NULL); this finds them without
+    # scanning the log.
+    Index("ix_events_session_unprocessed", "session_id", "processed_at", "sequence"),
 )
 
 # Idempotency keys of creates and sends: the first request's result is returned on a retry.

@@ -1,4 +1,5 @@
-"""In-process fan-out: who follows which session, and a hint when its log grows."""
+"""In-process fan-out: who follows which session, a hint when its log grows, and a wake-up
+for runtimes waiting for work."""
 
 from __future__ import annotations
 
@@ -45,6 +46,8 @@ class Hub:
     def __init__(self, capacity: int = 1024) -> None:
         self.capacity = capacity
         self._by_session: dict[str, set[Subscription]] = {}
+        # Set when a turn may need a runtime; runtimes waiting for work wake on it.
+        self.runnable = asyncio.Event()
 
     def subscribe(self, session_id: str) -> Subscription:
         sub = Subscription(session_id, self.capacity)
@@ -60,6 +63,8 @@ class Hub:
 
     def published(self, session_id: str, new_events: list[Event]) -> None:
         """Called after a commit appended `new_events` (in sequence order) to the session."""
+        if any(e.type == "session.status_running" for e in new_events):
+            self.runnable.set()
         subs = self._by_session.get(session_id)
         if subs and new_events:
             head = new_events[-1].sequence

@@ -1,0 +1,106 @@
+"""One session under its row lock for one transaction: the domain reads it, appends events
+and changes its state; everything is written when the rules are done, or nothing is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, and_, insert, select, update
+
+from server.domain.models import Event, Session
+from server.store import rows
+from server.store.tables import events, sessions
+
+
+class SessionLog:
+    """The unit of work on one session that the domain's rules run against.
+
+    The session row is locked (SELECT … FOR UPDATE; on SQLite the write transaction holds
+    the file's write lock), so the rules see a state no one else changes before commit, and
+    the sequences they assign continue the log without a gap.
+    """
+
+    def __init__(self, conn: Connection, workspace_id: str, session: Session) -> None:
+        self.conn = conn
+        self.workspace_id = workspace_id
+        self.session = session
+        self.appended: list[Event] = []
+        self._unflushed: list[Event] = []
+
+    def append(self, event: Event) -> Event:
+        """Adds `event` at the end of the log; gives it the next sequence."""
+        self.session.last_sequence += 1
+        event.sequence = self.session.last_sequence
+        self.appended.append(event)
+        self._unflushed.append(event)
+        return event
+
+    def find_event(self, event_id: str) -> Event | None:
+        """An event of this session by ID, or None."""
+        self._flush_events()
+        row = self.conn.execute(select(events).where(
+            events.c.id == event_id, events.c.session_id == self.session.id,
+            events.c.workspace_id == self.workspace_id)).first()
+        return rows.event_from(row) if row else None
+
+    def unprocessed(self) -> list[Event]:
+        """The session's events that no runtime has processed yet (user events), in order."""
+        self._flush_events()
+        found = self.conn.execute(select(events).where(
+            events.c.session_id == self.session.id, events.c.processed_at.is_(None))
+            .order_by(events.c.sequence)).all()
+        return [rows.event_from(row) for row in found]
+
+    def mark_processed(self, event_ids: list[str], now: int) -> None:
+        """Sets processed_at on these events of the session (once; later marks keep it)."""
+        self._flush_events()
+        if event_ids:
+            self.conn.execute(update(events).where(
+                events.c.session_id == self.session.id, events.c.id.in_(event_ids),
+                events.c.processed_at.is_(None)).values(processed_at=now))
+
+    def assign_turn(self, event_ids: list[str], turn_id: str) -> None:
+        """Moves queued events into a turn that starts now."""
+        self._flush_events()
+        if event_ids:
+            self.conn.execute(update(events).where(
+                and_(events.c.session_id == self.session.id, events.c.id.in_(event_ids)))
+                .values(turn_id=turn_id))
+
+    def _flush_events(self) -> None:
+        if self._unflushed:
+            self.conn.execute(insert(events), [rows.event_values(e, self.workspace_id)
+                                               for e in self._unflushed])
+            self._unflushed = []
+
+    def flush(self) -> None:
+        """Writes the appended events and the session's new state."""
+        self._flush_events()
+        self.conn.execute(update(sessions).where(sessions.c.id == self.session.id)
+                          .values(rows.session_state_values(self.session)))
+
+
+def lock_session(conn: Connection, workspace_id: str, session_id: str) -> Session | None:
+    row = conn.execute(select(sessions).where(
+        sessions.c.id == session_id, sessions.c.workspace_id == workspace_id)
+        .with_for_update()).first()
+    return rows.session_from(row) if row else None
+
+
+def runnable_sessions(conn: Connection, workspace_id: str, now: int,
+                      limit: int) -> list[str]:
+    """Sessions whose turn needs a runtime: running or rescheduling, with no valid lease."""
+    found = conn.execute(select(sessions.c.id).where(
+        sessions.c.workspace_id == workspace_id,
+        sessions.c.status.in_(("running", "rescheduling")),
+        (sessions.c.lease_expires_at.is_(None)) | (sessions.c.lease_expires_at < now))
+        .order_by(sessions.c.updated_at).limit(limit)).all()
+    return [row.id for row in found]
+
+
+def expired_leases(conn: Connection, now: int, limit: int) -> list[tuple[str, str]]:
+    """(workspace, session) pairs whose runtime lease ran out while the turn was running."""
+    found: Any = conn.execute(select(sessions.c.workspace_id, sessions.c.id).where(
+        sessions.c.status == "running", sessions.c.lease_id.is_not(None),
+        sessions.c.lease_expires_at < now).limit(limit)).all()
+    return [(row.workspace_id, row.id) for row in found]
