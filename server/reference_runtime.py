@@ -165,9 +165,11 @@ async def serve_turns(target: str, runtime_id: str, lease_seconds: int = 30,
         stub = runtime_pb2_grpc.RuntimeServiceStub(channel)
         while not stop.is_set():
             try:
-                reply = await stub.AcquireWork(runtime_pb2.AcquireWorkRequest(
-                    runtime_id=runtime_id, lease_seconds=lease_seconds, wait_seconds=2))
-                if reply.HasField("lease"):
+                reply = await _unless_stopped(stop, stub.AcquireWork(
+                    runtime_pb2.AcquireWorkRequest(runtime_id=runtime_id,
+                                                   lease_seconds=lease_seconds,
+                                                   wait_seconds=10)))
+                if reply is not None and reply.HasField("lease"):
                     log.info("%s: took a turn of %s", runtime_id, reply.lease.session_id)
                     await Turn(stub, reply.lease, lease_seconds, step_seconds).run()
             except grpc.aio.AioRpcError as error:
@@ -175,6 +177,18 @@ async def serve_turns(target: str, runtime_id: str, lease_seconds: int = 30,
                 log.warning("%s: %s %s", runtime_id, error.code().name, error.details())
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(stop.wait(), 1)
+
+
+async def _unless_stopped(stop: asyncio.Event, call: Any) -> Any:
+    """The call's reply, or None (and the call cancelled) if `stop` is set first."""
+    waiting = asyncio.ensure_future(call)
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if not waiting.done():
+        waiting.cancel()
+        return None
+    return waiting.result()
 
 
 def default_runtime_id() -> str:

@@ -5,12 +5,18 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
 import psycopg
-from managedagents.v1 import agent_pb2_grpc, environment_pb2_grpc, session_pb2_grpc
+from managedagents.v1 import (
+    agent_pb2_grpc,
+    environment_pb2_grpc,
+    runtime_pb2_grpc,
+    session_pb2_grpc,
+)
 from sqlalchemy.engine import make_url
 
 from server.app import Service, create_server
@@ -49,12 +55,14 @@ class RunningServer:
     database_url: str
     heartbeat_seconds: float = 0.5
     stream_buffer_events: int = 1024
+    lease_sweep_seconds: float = 1.0
     service: Service | None = None
     address: str = ""
     channel: grpc.Channel | None = None
     sessions: Any = None
     agents: Any = None
     environments: Any = None
+    runtime: Any = None
     _loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
     _thread: threading.Thread | None = None
 
@@ -62,7 +70,8 @@ class RunningServer:
         migrate.upgrade(self.database_url)
         settings = Settings(listen="127.0.0.1:0", database_url=self.database_url,
                             heartbeat_seconds=self.heartbeat_seconds, db_pool_size=8,
-                            stream_buffer_events=self.stream_buffer_events)
+                            stream_buffer_events=self.stream_buffer_events,
+                            lease_sweep_seconds=self.lease_sweep_seconds)
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
         self.service = self.call(self._start(settings))
@@ -71,6 +80,7 @@ class RunningServer:
         self.sessions = session_pb2_grpc.SessionServiceStub(self.channel)
         self.agents = agent_pb2_grpc.AgentServiceStub(self.channel)
         self.environments = environment_pb2_grpc.EnvironmentServiceStub(self.channel)
+        self.runtime = runtime_pb2_grpc.RuntimeServiceStub(self.channel)
         return self
 
     async def _start(self, settings: Settings) -> Service:
@@ -80,7 +90,11 @@ class RunningServer:
 
     def call(self, coro: Any) -> Any:
         """Runs a coroutine on the server's event loop and returns its result."""
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=60)
+        return self.submit(coro).result(timeout=60)
+
+    def submit(self, coro: Any) -> Future[Any]:
+        """Starts a coroutine on the server's event loop (a client can run there too)."""
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
 
     def stop(self) -> None:
         if self.channel is not None:

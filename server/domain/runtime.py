@@ -52,6 +52,19 @@ def _check_lease(log: SessionLog, lease_id: str, now: int) -> None:
             "LEASE_INVALID", lease_id)
 
 
+def _expire(log: SessionLog, now: int) -> None:
+    """The lease ran out: the turn is rescheduled, and the session's log says why."""
+    s = log.session
+    owner = s.lease_owner
+    s.lease_id = s.lease_owner = None
+    s.lease_expires_at = None
+    s.status = RESCHEDULING
+    turns.emit(log, "session.error", {
+        "code": "RUNTIME_LEASE_EXPIRED", "retryable": True,
+        "message": f"runtime {owner!r} stopped renewing its lease; the turn is rescheduled "
+                   "to another runtime"}, now)
+
+
 def _turn_input(log: SessionLog) -> list[Event]:
     """The turn's user events that no runtime has processed (not messages queued for later)."""
     return [e for e in log.unprocessed() if e.turn_id and e.turn_id == log.session.turn_id]
@@ -97,6 +110,8 @@ class Runtime:
                 taken = s.lease_expires_at is not None and s.lease_expires_at > now
                 if s.status not in (RUNNING, RESCHEDULING) or taken:
                     return None  # another runtime was faster
+                if s.lease_id is not None:
+                    _expire(log, now)  # expired before the sweeper saw it: say so all the same
                 s.status = RUNNING
                 s.lease_id, s.lease_owner = ids.new_id(LEASE), runtime_id
                 s.lease_expires_at = now + seconds * 1_000_000
@@ -204,14 +219,7 @@ class Runtime:
                 s, now = log.session, now_us()
                 if s.status != RUNNING or s.lease_expires_at is None or s.lease_expires_at > now:
                     return False  # renewed or ended meanwhile
-                owner = s.lease_owner
-                s.lease_id = s.lease_owner = None
-                s.lease_expires_at = None
-                s.status = RESCHEDULING
-                turns.emit(log, "session.error", {
-                    "code": "RUNTIME_LEASE_EXPIRED", "retryable": True,
-                    "message": f"runtime {owner!r} stopped renewing its lease; the turn is "
-                               "rescheduled to another runtime"}, now)
+                _expire(log, now)
                 return True
             expired += await self._in_session(ws, session_id, expire)
         if expired:

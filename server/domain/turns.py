@@ -139,11 +139,11 @@ def _answer(log: SessionLog, event: Event, field: str, use_id: str, use_type: st
             now: int) -> None:
     """A tool confirmation or custom tool result: it must answer a pending use."""
     s = log.session
+    use = log.find_event(use_id)
+    if use is None or use.type != use_type:
+        raise InvalidArgument.one(field, f"{use_id!r} is not a {use_type} event of session "
+                                         f"{s.id!r}")
     if use_id not in s.pending_actions:
-        use = log.find_event(use_id)
-        if use is None or use.type != use_type:
-            raise InvalidArgument.one(field, f"{use_id!r} is not a {use_type} event of session "
-                                             f"{s.id!r}")
         raise FailedPrecondition(f"{use_type} {use_id!r} does not wait for an answer "
                                  "(answered already, or it needs none)",
                                  "TOOL_USE_NOT_PENDING", use_id)
