@@ -12,6 +12,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from server.api import convert
 from server.domain import errors
 
 log = logging.getLogger(__name__)
@@ -65,11 +66,19 @@ async def _abort(context: grpc.aio.ServicerContext, error: Exception, method: st
     await context.abort(grpc.StatusCode.INTERNAL, "internal error; it has been logged")
 
 
+def _screen(request: Any) -> None:
+    """Refuses text no database can store, naming the field, before any work is done."""
+    field = convert.nul_field(request)
+    if field is not None:
+        raise errors.InvalidArgument.one(field, "must not contain NUL characters")
+
+
 def unary(method: F) -> F:
     """Wraps a unary servicer method: a domain error becomes its rich status."""
     @functools.wraps(method)
     async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
         try:
+            _screen(request)
             return await method(self, request, context)
         except Exception as error:  # noqa: BLE001 - every failure leaves as a status
             await _abort(context, error, method.__name__)
@@ -82,6 +91,7 @@ def streaming(method: F) -> F:
     async def wrapper(self: Any, request: Any,
                       context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
         try:
+            _screen(request)
             async for item in method(self, request, context):
                 yield item
         except Exception as error:  # noqa: BLE001 - every failure leaves as a status

@@ -38,17 +38,20 @@ def test_a_mount_path_is_accepted_only_under_data(path):
        a=st.text(max_size=8), b=st.text(max_size=8))
 def test_a_page_token_round_trips_only_with_its_own_query(key, a, b):
     token = paging.encode(paging.query_fingerprint(f=a), key)
-    assert paging.decode(token, paging.query_fingerprint(f=a)) == key
+    shape = tuple(type(value) for value in key)
+    assert paging.decode(token, paging.query_fingerprint(f=a), shape) == key
     if a != b:
         with pytest.raises(InvalidArgument):
-            paging.decode(token, paging.query_fingerprint(f=b))
+            paging.decode(token, paging.query_fingerprint(f=b), shape)
+    with pytest.raises(InvalidArgument):  # a key of another shape: tampered with
+        paging.decode(token, paging.query_fingerprint(f=a), (*shape, int))
 
 
 @given(token=st.text(max_size=40))
 def test_any_garbage_token_is_invalid_argument_never_a_crash(token):
     fingerprint = paging.query_fingerprint(f="x")
     try:
-        paging.decode(token, fingerprint)
+        paging.decode(token, fingerprint, (int, str))
     except InvalidArgument as error:
         assert error.violations[0].field == "page_token"
 

@@ -11,6 +11,7 @@ from managedagents.v1 import agent_pb2, environment_pb2, event_pb2, session_pb2
 
 from server.domain import event_rules, resources
 from server.domain.clock import now_us
+from server.domain.errors import InvalidArgument
 from server.domain.models import Agent, Environment, Event, Json, Session
 from server.store import RequestKey
 
@@ -35,8 +36,39 @@ def fill(message: Message, value: Json) -> None:
     json_format.ParseDict(value, message, ignore_unknown_fields=True)
 
 
-def micros(ts: timestamp_pb2.Timestamp) -> int:
+TIMESTAMP_MIN, TIMESTAMP_MAX = -62135596800, 253402300799  # 0001-01-01 .. 9999-12-31
+REQUEST_ID_MAX = 256
+
+
+def micros(ts: timestamp_pb2.Timestamp, field: str) -> int:
+    """A request's timestamp in microseconds; one outside years 1..9999 names its field."""
+    if not TIMESTAMP_MIN <= ts.seconds <= TIMESTAMP_MAX or not 0 <= ts.nanos < 1_000_000_000:
+        raise InvalidArgument.one(field, "must be a time between years 1 and 9999")
     return ts.ToMicroseconds()
+
+
+def nul_field(message: Message, prefix: str = "") -> str | None:
+    """The path of the first string field holding a NUL character, which no database
+    stores as text; None when there is none."""
+    for descriptor, value in message.ListFields():
+        path = f"{prefix}{descriptor.name}"
+        if descriptor.type == descriptor.TYPE_STRING:
+            items = value if descriptor.is_repeated else [value]
+            for i, item in enumerate(items):
+                if "\x00" in item:
+                    return f"{path}[{i}]" if descriptor.is_repeated else path
+        elif descriptor.message_type is not None and descriptor.message_type.GetOptions().map_entry:
+            for key, item in value.items():
+                if "\x00" in key or (isinstance(item, str) and "\x00" in item):
+                    return f"{path}[{key!r}]"
+        elif descriptor.type == descriptor.TYPE_MESSAGE:
+            items = value if descriptor.is_repeated else [value]
+            for i, item in enumerate(items):
+                where = f"{path}[{i}]." if descriptor.is_repeated else f"{path}."
+                found = nul_field(item, where)
+                if found:
+                    return found
+    return None
 
 
 def stamp(target: timestamp_pb2.Timestamp, us: int | None) -> None:
@@ -49,6 +81,8 @@ def request_key(scope: str, request: Message) -> RequestKey | None:
     request_id: str = getattr(request, "request_id", "")
     if not request_id:
         return None
+    if len(request_id) > REQUEST_ID_MAX:
+        raise InvalidArgument.one("request_id", f"must be at most {REQUEST_ID_MAX} characters")
     rest = type(request)()
     rest.CopyFrom(request)
     rest.ClearField("request_id")

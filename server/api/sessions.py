@@ -22,7 +22,7 @@ def _micros_if_set(request: object, name: str) -> int | None:
     if not request.HasField(name):  # type: ignore[attr-defined]
         return None
     ts: timestamp_pb2.Timestamp = getattr(request, name)
-    return convert.micros(ts)
+    return convert.micros(ts, name)
 
 
 class SessionService(session_pb2_grpc.SessionServiceServicer):
@@ -42,6 +42,7 @@ class SessionService(session_pb2_grpc.SessionServiceServicer):
                          memory_store_ids=list(request.memory_store_ids))
         if request.HasField("agent"):
             new.agent_id, new.agent_version = request.agent.id, request.agent.version
+            new.agent_type = request.agent.type
             new.agent_field = "agent.id"
         if request.HasField("environment"):
             new.inline_environment = convert.environment_from(request.environment)

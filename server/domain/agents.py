@@ -6,7 +6,7 @@ import copy
 
 from server.domain import ids, paging
 from server.domain.clock import now_us
-from server.domain.errors import NotFound
+from server.domain.errors import InvalidArgument, NotFound
 from server.domain.models import Agent, Page
 from server.domain.updates import apply_mask, keyset_page
 from server.domain.validation import Violations, page_size, require_id
@@ -58,6 +58,8 @@ class Agents:
 
     async def get(self, ws: str, agent_id: str, version: int = 0) -> Agent:
         require_id("agent_id", agent_id, ids.AGENT)
+        if version < 0:
+            raise InvalidArgument.one("version", "must not be negative (0 means the latest)")
         agent = await self.store.get_agent(ws, agent_id, version or None)
         if agent is None:
             if version and await self.store.get_agent(ws, agent_id, None) is not None:
@@ -75,7 +77,7 @@ class Agents:
             return await self.store.list_agents(ws, include_archived, descending, after, limit)
 
         return await keyset_page(fetch, fingerprint, token, size,
-                                 lambda a: [a.created_at, a.id])
+                                 lambda a: [a.created_at, a.id], (int, str))
 
     async def list_versions(self, ws: str, agent_id: str, size: int, token: str) -> Page:
         require_id("agent_id", agent_id, ids.AGENT)
@@ -83,13 +85,14 @@ class Agents:
         fingerprint = paging.query_fingerprint(kind="agent_versions", agent=agent_id)
 
         async def fetch(after: list[object] | None, limit: int) -> list[Agent]:
-            before = int(after[0]) if after else None  # type: ignore[call-overload]
+            before = int(after[0]) if after else None  # type: ignore[call-overload]  # (int,)
             found = await self.store.list_agent_versions(ws, agent_id, before, limit)
             if found is None:
                 raise NotFound("agent", agent_id)
             return found
 
-        return await keyset_page(fetch, fingerprint, token, size, lambda a: [a.version])
+        return await keyset_page(fetch, fingerprint, token, size, lambda a: [a.version],
+                                 (int,))
 
     async def update(self, ws: str, agent_id: str, base_version: int, changes: Agent,
                      paths: list[str]) -> Agent:

@@ -95,7 +95,7 @@ class Environments:
                                                       limit)
 
         return await keyset_page(fetch, fingerprint, token, size,
-                                 lambda e: [e.created_at, e.id])
+                                 lambda e: [e.created_at, e.id], (int, str))
 
     async def update(self, ws: str, environment_id: str, changes: Environment,
                      paths: list[str]) -> Environment:

@@ -22,10 +22,14 @@ RUNTIME_TYPES = frozenset({
     "agent.custom_tool_use", "span.model_request_start", "span.model_request_end",
     "session.error"})
 SESSION_STATUS_TERMINATED = "session.status_terminated"
+SERVICE_TYPES = frozenset({
+    "session.status_running", "session.status_idle", SESSION_STATUS_TERMINATED,
+    "session.updated", "session.deleted"})
 SESSION_DELETED = "session.deleted"
 # After one of these a stream has nothing more to say, so it ends.
 TERMINAL_TYPES = frozenset({SESSION_STATUS_TERMINATED, SESSION_DELETED})
 
+ALL_TYPES = CLIENT_TYPES | RUNTIME_TYPES | SERVICE_TYPES
 SCHEMA_VERSION = "1.0"
 BATCH_MAX = 100
 TEXT_MAX = 1_000_000

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from server.domain import event_rules, ids, paging, turns
+from server.domain import appends, event_rules, ids, paging, turns
 from server.domain.clock import now_us
 from server.domain.errors import InvalidArgument, NotFound
 from server.domain.event_rules import IncomingEvent
@@ -52,14 +52,15 @@ class Events:
             log.session.updated_at = now
             return [event for event, _ in events]
 
-        stored, appended = await self.store.in_session(ws, session_id, rules, key)
-        self.hub.published(session_id, appended)
-        return stored
+        return await appends.append(self.store, self.hub, ws, session_id, rules, key)
 
     async def list_page(self, ws: str, session_id: str, size: int, token: str,
                    query: EventQuery) -> Page:
         require_id("session_id", session_id, ids.SESSION)
         size = page_size("page_size", size)
+        for i, event_type in enumerate(query.types):
+            if event_type not in event_rules.ALL_TYPES:
+                raise InvalidArgument.one(f"types[{i}]", f"{event_type!r} is not an event type")
         after, before = query.after_sequence, query.before_sequence
         if query.after_event_id:
             after = _max(after, await self._sequence_of(ws, session_id, "after_event_id",
@@ -78,12 +79,15 @@ class Events:
                 raise NotFound("session", session_id)
             return found
 
-        return await keyset_page(fetch, fingerprint, token, size, lambda e: [e.sequence])
+        return await keyset_page(fetch, fingerprint, token, size, lambda e: [e.sequence],
+                                 (int,))
 
     async def _sequence_of(self, ws: str, session_id: str, field_name: str,
                            event_id: str) -> int:
         require_id(field_name, event_id, ids.EVENT)
         sequence = await self.store.sequence_of(ws, session_id, event_id)
+        if sequence is None and await self.store.get_session(ws, session_id) is None:
+            raise NotFound("session", session_id)
         if sequence is None:
             raise InvalidArgument.one(field_name, f"{event_id!r} is not an event of session "
                                                   f"{session_id!r}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ulid import ULID
 
 AGENT = "agent"
@@ -21,6 +23,11 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{ULID()}"
 
 
+_ID = re.compile(r"[A-Za-z0-9_]{1,64}")
+
+
 def has_prefix(value: str, prefix: str) -> bool:
-    """Whether `value` looks like an ID of the given kind (prefix and a non-empty rest)."""
-    return value.startswith(prefix + "_") and len(value) > len(prefix) + 1 and len(value) <= 128
+    """Whether `value` looks like an ID of the given kind: the prefix, then letters and digits,
+    at most 64 characters in all (what the tables hold)."""
+    return (value.startswith(prefix + "_") and len(value) > len(prefix) + 1
+            and _ID.fullmatch(value) is not None)

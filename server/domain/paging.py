@@ -22,8 +22,10 @@ def encode(fingerprint: str, key: list[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode(token: str, fingerprint: str, field: str = "page_token") -> list[Any] | None:
-    """The sort key in `token`, or None for no token. A token of another query is rejected."""
+def decode(token: str, fingerprint: str, shape: tuple[type, ...],
+           field: str = "page_token") -> list[Any] | None:
+    """The sort key in `token` (of the types in `shape`), or None for no token. A token of
+    another query, or one that was tampered with, is rejected."""
     if not token:
         return None
     try:
@@ -33,7 +35,8 @@ def decode(token: str, fingerprint: str, field: str = "page_token") -> list[Any]
         bound_to = body["q"]
     except (ValueError, KeyError, TypeError) as exc:
         raise InvalidArgument.one(field, "is not a page token issued by this service") from exc
-    if not isinstance(key, list):
+    if (not isinstance(key, list) or len(key) != len(shape)
+            or any(type(value) is not kind for value, kind in zip(key, shape, strict=True))):
         raise InvalidArgument.one(field, "is not a page token issued by this service")
     if bound_to != fingerprint:
         raise InvalidArgument.one(

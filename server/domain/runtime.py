@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from server.domain import event_rules, ids, turns
+from server.domain import appends, event_rules, ids, turns
 from server.domain.clock import now_us
 from server.domain.errors import FailedPrecondition, InvalidArgument
 from server.domain.event_rules import IncomingEvent
@@ -80,9 +80,7 @@ class Runtime:
 
     async def _in_session(self, ws: str, session_id: str,
                           rules: Callable[[SessionLog], T]) -> T:
-        result, appended = await self.store.in_session(ws, session_id, rules)
-        self.hub.published(session_id, appended)
-        return result
+        return await appends.append(self.store, self.hub, ws, session_id, rules)
 
     async def acquire(self, ws: str, runtime_id: str, lease_seconds: int,
                       wait_seconds: int) -> Lease | None:

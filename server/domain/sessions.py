@@ -29,6 +29,7 @@ class NewSession:
     agent_id: str
     agent_version: int = 0
     agent_field: str = "agent_id"
+    agent_type: str = ""
     environment_id: str = ""
     inline_environment: Environment | None = None
     title: str = ""
@@ -72,6 +73,8 @@ class Sessions:
             v.add(new.agent_field, "is required: an agent ID, or a reference {id, version}")
         elif not ids.has_prefix(new.agent_id, ids.AGENT):
             v.add(new.agent_field, "must be an agent ID with the 'agent_' prefix")
+        if new.agent_type not in ("", "agent"):
+            v.add("agent.type", "must be 'agent' when given")
         if new.agent_version < 0:
             v.add("agent.version", "must not be negative (0 means the latest)")
         inline = new.inline_environment
@@ -88,6 +91,8 @@ class Sessions:
         _check_ids(v, "vault_ids", new.vault_ids, ids.VAULT)
         _check_ids(v, "memory_store_ids", new.memory_store_ids, ids.MEMORY_STORE)
         v.raise_if_any()
+        if key is not None and (earlier := await self.store.recall(ws, key)) is not None:
+            return await self.get(ws, earlier)  # a retry: the first result, whatever changed since
 
         agent = await self.store.get_agent(ws, new.agent_id, new.agent_version or None)
         if agent is None:
@@ -134,7 +139,7 @@ class Sessions:
             return await self.store.list_sessions(ws, after=after, limit=limit, **vars(query))
 
         return await keyset_page(fetch, fingerprint, token, size,
-                                 lambda s: [s.created_at, s.id])
+                                 lambda s: [s.created_at, s.id], (int, str))
 
     async def update(self, ws: str, session_id: str, changes: Session,
                      paths: list[str]) -> Session:

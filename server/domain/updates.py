@@ -45,9 +45,10 @@ def apply_mask(target: Any, source: Any, paths: list[str], allowed: frozenset[st
 
 async def keyset_page(fetch: Callable[[list[Any] | None, int], Awaitable[list[T]]],
                       fingerprint: str, token: str, size: int,
-                      key_of: Callable[[T], list[Any]]) -> Page:
-    """One page from `fetch(after_key, size)`, which returns up to size + 1 items."""
-    after = paging.decode(token, fingerprint)
+                      key_of: Callable[[T], list[Any]], shape: tuple[type, ...]) -> Page:
+    """One page from `fetch(after_key, size)`, which returns up to size + 1 items; `shape`
+    is the types of the sort key that `key_of` gives."""
+    after = paging.decode(token, fingerprint, shape)
     items = await fetch(after, size)
     if len(items) <= size:
         return Page(items, "")

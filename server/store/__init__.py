@@ -40,6 +40,10 @@ class Store:
                 raise
             return await self.db.write(work, *args)
 
+    async def recall(self, ws: str, key: RequestKey) -> str | None:
+        """The result recorded for an idempotency key, or None if it was not used yet."""
+        return await self.db.read(request_ids.recall, ws, key)
+
     # Agents
     async def create_agent(self, ws: str, agent: Agent, key: RequestKey | None) -> Agent:
         def work(conn: Connection) -> Agent:
@@ -139,6 +143,8 @@ class Store:
         events instead (and appends nothing)."""
         def work(conn: Connection) -> tuple[Any, list[Event]]:
             if key and (earlier := request_ids.recall(conn, ws, key)):
+                if not events.session_exists(conn, ws, session_id):
+                    raise NotFound("session", session_id)
                 return events.events_by_id(conn, ws, session_id, rows.loads(earlier)), []
             session = session_log.lock_session(conn, ws, session_id)
             if session is None:
@@ -166,6 +172,10 @@ class Store:
     async def events_after(self, ws: str, session_id: str, after_sequence: int,
                            limit: int) -> list[Event] | None:
         return await self.db.read(events.events_after, ws, session_id, after_sequence, limit)
+
+    async def last_sequence(self, ws: str, session_id: str) -> int | None:
+        """The session's newest sequence; None when the session does not exist."""
+        return await self.db.read(sessions.last_sequence, ws, session_id)
 
     async def sequence_of(self, ws: str, session_id: str, event_id: str) -> int | None:
         return await self.db.read(events.sequence_of, ws, session_id, event_id)

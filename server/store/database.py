@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 
-from server.domain.errors import Unavailable
+from server.domain.errors import InvalidArgument, Unavailable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -40,12 +40,15 @@ class Database:
                        connect_timeout_s: int) -> Engine:
         if self.is_sqlite:
             engine = create_engine(self.url, pool_size=pool_size + 1, max_overflow=0,
+                                   hide_parameters=True,
                                    connect_args={"check_same_thread": False, "timeout": 30})
             event.listen(engine, "connect", _sqlite_on_connect)
             event.listen(engine, "begin", _sqlite_on_begin)
             return engine
         return create_engine(
             self.url, pool_size=pool_size, max_overflow=0, pool_pre_ping=True,
+            # SQL errors must never carry values into logs: some are write-only secrets.
+            hide_parameters=True,
             pool_timeout=connect_timeout_s,
             connect_args={"connect_timeout": connect_timeout_s,
                           "options": f"-c statement_timeout={statement_timeout_ms}"})
@@ -69,6 +72,11 @@ class Database:
                 conn.execution_options(sqlite_write=write)
                 with conn.begin():
                     return work(conn, *args)
+        except exc.DataError as error:
+            # Validation should have caught it; never report a bad value as INTERNAL.
+            log.warning("value refused by the database: %s", error.__class__.__name__)
+            raise InvalidArgument.one("request", "holds a value the database cannot store "
+                                                 "(too long, or out of range)") from error
         except (exc.OperationalError, exc.InterfaceError) as error:
             if isinstance(error, exc.DBAPIError) and not _is_unavailable(error):
                 raise

@@ -26,6 +26,11 @@ def get_session(conn: Connection, workspace_id: str, session_id: str,
     return rows.session_from(row) if row else None
 
 
+def last_sequence(conn: Connection, workspace_id: str, session_id: str) -> int | None:
+    return conn.execute(select(sessions.c.last_sequence).where(
+        sessions.c.id == session_id, sessions.c.workspace_id == workspace_id)).scalar()
+
+
 def list_sessions(conn: Connection, workspace_id: str, *, agent_id: str, agent_version: int,
                   statuses: list[str], include_archived: bool, created_after: int | None,
                   created_before: int | None, descending: bool, after: list[Any] | None,

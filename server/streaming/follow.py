@@ -61,6 +61,13 @@ async def follow(store: Store, hub: Hub, sub: Subscription, ws: str, session_id:
         try:
             await asyncio.wait_for(sub.wakeup.wait(), heartbeat_seconds)
         except TimeoutError:
+            # Idle: a cheap look at the stored head catches what no notification announced
+            # (a writer on another replica, or one whose notification was lost).
+            head = await store.last_sequence(ws, session_id)
+            if head is None:
+                yield _deleted(session_id, last)
+                return
+            sub.head = max(sub.head, head)
             yield Heartbeat(last)
 
 

@@ -1,0 +1,143 @@
+"""Inputs that once reached the database unchecked, retries that must return the first
+result, and writes whose caller went away."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import sqlite3
+
+import grpc
+import psycopg
+import pytest
+from google.protobuf import timestamp_pb2
+
+from managedagents.v1 import agent_pb2, session_pb2
+from tests.helpers import (
+    create_agent,
+    create_environment,
+    create_session,
+    expect_error,
+    message,
+    send,
+    unique,
+)
+from tests.reader import Reader
+
+INVALID = grpc.StatusCode.INVALID_ARGUMENT
+
+
+def _forge(token, key):
+    body = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    body["k"] = key
+    return base64.urlsafe_b64encode(json.dumps(body).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("key", [[], [1], [{"a": 1}, "x"], [[1], "x"], [1, 2, 3], ["1", "x"],
+                                 [True, "x"]])
+def test_a_tampered_page_token_is_invalid_argument(server, key):
+    agent, env = create_agent(server), create_environment(server)
+    for _ in range(2):
+        create_session(server, agent=agent, env=env)
+    page = server.sessions.ListSessions(session_pb2.ListSessionsRequest(agent_id=agent.id,
+                                                                        page_size=1))
+    expect_error(lambda: server.sessions.ListSessions(session_pb2.ListSessionsRequest(
+        agent_id=agent.id, page_size=1, page_token=_forge(page.next_page_token, key))),
+        INVALID, "page_token")
+
+
+def test_values_no_database_stores_name_their_field(server):
+    far = timestamp_pb2.Timestamp(seconds=10**15)
+    expect_error(lambda: server.sessions.ListSessions(session_pb2.ListSessionsRequest(
+        created_after=far)), INVALID, "created_after")
+    expect_error(lambda: server.sessions.GetSession(session_pb2.GetSessionRequest(
+        session_id="sess_\x00")), INVALID, "session_id")
+    expect_error(lambda: server.sessions.GetSession(session_pb2.GetSessionRequest(
+        session_id="sess_" + "A" * 80)), INVALID, "session_id")
+    session = create_session(server)
+    expect_error(lambda: server.sessions.ListEvents(session_pb2.ListEventsRequest(
+        session_id=session.id, types=["user.message", "a\x00"])), INVALID, "types[1]")
+    expect_error(lambda: create_session(server, title="x\x00"), INVALID, "title")
+    expect_error(lambda: create_session(server, metadata={"k": "v\x00"}), INVALID)
+    expect_error(lambda: create_agent(server, request_id="r" * 257), INVALID, "request_id")
+
+
+def test_secrets_stay_out_of_logs_and_errors(server, caplog):
+    repo = session_pb2.SessionResource(github_repository=session_pb2.GitHubRepositoryResource(
+        url="https://github.com/o/r", authorization_token="ghp_SUPERSECRET"))
+    caplog.set_level(logging.DEBUG)
+    error = expect_error(lambda: create_session(server, title="x\x00", resources=[repo]),
+                         INVALID, "title")
+    assert "ghp_SUPERSECRET" not in error.details()
+    bad = session_pb2.SessionResource(github_repository=session_pb2.GitHubRepositoryResource(
+        url="http://github.com/o/r", authorization_token="ghp_SUPERSECRET"))
+    error = expect_error(lambda: create_session(server, resources=[repo, bad]), INVALID,
+                         "resources[1].github_repository.url")
+    assert "ghp_SUPERSECRET" not in error.details()
+    assert "ghp_SUPERSECRET" not in caplog.text
+
+
+def test_lists_reject_what_cannot_match(server):
+    session = create_session(server)
+    expect_error(lambda: server.sessions.ListEvents(session_pb2.ListEventsRequest(
+        session_id=session.id, types=["bogus"])), INVALID, "types[0]")
+    expect_error(lambda: server.sessions.ListEvents(session_pb2.ListEventsRequest(
+        session_id="sess_01JF3Z0000000000000000000",
+        after_event_id="evt_01JF3Z0000000000000000000")), grpc.StatusCode.NOT_FOUND)
+    agent = create_agent(server)
+    expect_error(lambda: server.agents.GetAgent(agent_pb2.GetAgentRequest(
+        agent_id=agent.id, version=-1)), INVALID, "version")
+    expect_error(lambda: server.sessions.CreateSession(session_pb2.CreateSessionRequest(
+        agent=session_pb2.AgentReference(id=agent.id, type="environment"),
+        environment_id=create_environment(server).id)), INVALID, "agent.type")
+
+
+def test_a_create_retry_returns_the_first_session_after_the_agent_is_archived(server):
+    agent, env = create_agent(server), create_environment(server)
+    key = unique("req")
+    first = create_session(server, agent=agent, env=env, request_id=key)
+    server.agents.ArchiveAgent(agent_pb2.ArchiveAgentRequest(agent_id=agent.id))
+    assert create_session(server, agent=agent, env=env, request_id=key).id == first.id
+
+
+def test_a_send_retry_after_the_session_was_deleted_is_not_found(server):
+    session = create_session(server)
+    key = unique("req")
+    send(server, session.id, message("a"), request_id=key)
+    server.sessions.DeleteSession(session_pb2.DeleteSessionRequest(session_id=session.id))
+    expect_error(lambda: send(server, session.id, message("a"), request_id=key),
+                 grpc.StatusCode.NOT_FOUND)
+
+
+class _Blocker:
+    """Holds the lock a SendEvents to `session_id` needs, from another connection."""
+
+    def __init__(self, url, session_id):
+        if url.startswith("sqlite"):
+            self.conn = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=30)
+            self.conn.execute("BEGIN IMMEDIATE")  # the file's write lock
+        else:
+            self.conn = psycopg.connect(url.replace("postgresql+psycopg", "postgresql"))
+            self.conn.execute("SELECT 1 FROM sessions WHERE id = %s FOR UPDATE", (session_id,))
+
+    def release(self):
+        self.conn.rollback()
+        self.conn.close()
+
+
+def test_an_event_stored_after_its_sender_gave_up_still_reaches_streams(server):
+    session = create_session(server)
+    reader = Reader(server, session_id=session.id, after_sequence=0)
+    reader.wait_heartbeat()
+    blocker = _Blocker(server.database_url, session.id)
+    try:
+        with pytest.raises(grpc.RpcError) as gave_up:
+            server.sessions.SendEvents(session_pb2.SendEventsRequest(
+                session_id=session.id, events=[message("late")]), timeout=0.3)
+        assert gave_up.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    finally:
+        blocker.release()
+    late = reader.next_event()
+    reader.close()
+    assert (late.sequence, late.user_message.content[0].text) == (1, "late")
