@@ -12,8 +12,8 @@ import grpc
 import psycopg
 import pytest
 from google.protobuf import timestamp_pb2
-
 from managedagents.v1 import agent_pb2, session_pb2
+
 from tests.helpers import (
     create_agent,
     create_environment,
