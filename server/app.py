@@ -32,6 +32,7 @@ from server.domain.runtime import Runtime
 from server.domain.sessions import Sessions
 from server.store import Database, Store
 from server.streaming.hub import Hub
+from server.streaming.pg_listener import PostgresListener
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +57,15 @@ class Service:
     runtime: Runtime
     lease_sweep_seconds: float
     _sweeper: asyncio.Task[None] | None = None
+    _listener: PostgresListener | None = None
 
     async def start(self) -> None:
-        """Starts serving, and the sweeper that reschedules turns whose runtime went away."""
+        """Starts serving; the sweeper that reschedules turns whose runtime went away; and on
+        PostgreSQL the listener for other replicas' commits."""
+        if not self.database.is_sqlite:
+            self._listener = PostgresListener(self.database.url, self.hub,
+                                              asyncio.get_running_loop())
+            self._listener.start()
         await self.server.start()
         self._sweeper = asyncio.create_task(self._sweep_expired_leases())
 
@@ -76,6 +83,8 @@ class Service:
         for name in (*SERVICE_NAMES, ""):
             await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
         await self.server.stop(grace)
+        if self._listener is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self._listener.stop)
         self.database.close()
 
 

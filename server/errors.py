@@ -39,7 +39,8 @@ def _pack(message: Any) -> any_pb2.Any:
 def to_status(error: errors.DomainError) -> status_pb2.Status:
     """The google.rpc.Status of a domain error: ErrorInfo always, plus the details that fit."""
     code = next(c for kind, c in _CODES if isinstance(error, kind))
-    details = [_pack(error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN))]
+    details = [_pack(error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN,
+                                                 metadata=error.metadata))]
     if isinstance(error, errors.InvalidArgument):
         details.append(_pack(error_details_pb2.BadRequest(field_violations=[
             error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)

@@ -10,11 +10,13 @@ class DomainError(Exception):
 
     reason = "ERROR"
 
-    def __init__(self, message: str, reason: str | None = None) -> None:
+    def __init__(self, message: str, reason: str | None = None,
+                 metadata: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         if reason is not None:
             self.reason = reason
+        self.metadata = metadata or {}  # machine-readable facts, such as where to resume
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from server.domain import appends, event_rules, ids, paging, turns
 from server.domain.clock import now_us
-from server.domain.errors import InvalidArgument, NotFound
+from server.domain.errors import InvalidArgument, NotFound, Unavailable
 from server.domain.event_rules import IncomingEvent
 from server.domain.models import Event, Page
 from server.domain.updates import keyset_page
@@ -120,9 +120,16 @@ class Events:
                                           f"{head}; resume from a sequence you received")
             else:
                 start = head
-            async for item in follow(self.store, self.hub, sub, ws, session_id, start,
-                                     self.heartbeat_seconds):
-                yield item
+            last = start
+            try:
+                async for item in follow(self.store, self.hub, sub, ws, session_id, start,
+                                         self.heartbeat_seconds):
+                    yield item
+                    if isinstance(item, Event):
+                        last = item.sequence
+            except Unavailable as error:
+                raise Unavailable(f"{error.message}; reconnect with after_sequence={last}",
+                                  metadata={"after_sequence": str(last)}) from error
         finally:
             self.hub.unsubscribe(sub)
 

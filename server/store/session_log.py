@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, insert, select, update
 
 from server.domain.models import Event, Session
-from server.store import rows
+from server.store import notify, rows
 from server.store.tables import events, sessions
 
 
@@ -78,6 +78,10 @@ class SessionLog:
         self._flush_events()
         self.conn.execute(update(sessions).where(sessions.c.id == self.session.id)
                           .values(rows.session_state_values(self.session)))
+        if self.appended:
+            runnable = any(e.type == "session.status_running" for e in self.appended)
+            notify.notify(self.conn, self.session.id, self.session.last_sequence,
+                          notify.RUNNABLE if runnable else "")
 
 
 def lock_session(conn: Connection, workspace_id: str, session_id: str) -> Session | None:

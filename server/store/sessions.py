@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 
 from server.domain.models import Session
-from server.store import keyset, rows
+from server.store import keyset, notify, rows
 from server.store.tables import events, sessions
 
 
@@ -72,4 +72,5 @@ def delete_session(conn: Connection, workspace_id: str, session_id: str) -> bool
     if gone is None:
         return False
     conn.execute(delete(events).where(events.c.session_id == session_id))
+    notify.notify(conn, session_id, 0, notify.DELETED)
     return True

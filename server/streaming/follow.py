@@ -33,6 +33,13 @@ async def follow(store: Store, hub: Hub, sub: Subscription, ws: str, session_id:
     """
     last = after_sequence
     while True:
+        if sub.recheck:
+            sub.recheck = False
+            head = await store.last_sequence(ws, session_id)
+            if head is None:
+                yield _deleted(session_id, last)
+                return
+            sub.head = max(sub.head, head)
         fresh = _take_contiguous(sub, last)
         if fresh:
             for event in fresh:
@@ -61,14 +68,10 @@ async def follow(store: Store, hub: Hub, sub: Subscription, ws: str, session_id:
         try:
             await asyncio.wait_for(sub.wakeup.wait(), heartbeat_seconds)
         except TimeoutError:
-            # Idle: a cheap look at the stored head catches what no notification announced
-            # (a writer on another replica, or one whose notification was lost).
-            head = await store.last_sequence(ws, session_id)
-            if head is None:
-                yield _deleted(session_id, last)
-                return
-            sub.head = max(sub.head, head)
             yield Heartbeat(last)
+            # The slow poll behind the hints: a cheap look at the stored head catches what no
+            # hint announced (a lost notification, a listener that was reconnecting).
+            sub.recheck = True
 
 
 def _take_contiguous(sub: Subscription, last: int) -> list[Event]:

@@ -24,6 +24,7 @@ class Subscription:
         self.head = 0
         self.pending: deque[Event] = deque()
         self.deleted = False
+        self.recheck = False  # re-read the stored head: a hint may have been missed
         self.wakeup = asyncio.Event()
 
     def notify(self, head: int, new_events: list[Event]) -> None:
@@ -75,6 +76,25 @@ class Hub:
         """Called after a session was deleted: its streams say so and end."""
         for sub in self._by_session.get(session_id, ()):
             sub.notify_deleted()
+
+    def hinted(self, session_id: str, head: int, flag: str) -> None:
+        """A hint from another replica's commit: events up to `head` exist (read them from
+        the database); `flag` says whether a turn became runnable or the session is gone."""
+        if flag == "r":
+            self.runnable.set()
+        for sub in self._by_session.get(session_id, ()):
+            if flag == "d":
+                sub.notify_deleted()
+            else:
+                sub.notify(head, [])
+
+    def recheck_all(self) -> None:
+        """After hints may have been lost: every stream re-reads its head, runtimes look."""
+        self.runnable.set()
+        for subs in self._by_session.values():
+            for sub in subs:
+                sub.recheck = True
+                sub.wakeup.set()
 
     def stream_count(self) -> int:
         return sum(len(s) for s in self._by_session.values())

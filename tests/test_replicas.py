@@ -1,0 +1,131 @@
+"""Several server processes on one PostgreSQL: writers and streams on each, through a
+replica's death and a PostgreSQL restart; every stream sees every event once, in order."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import grpc
+import pytest
+from managedagents.v1 import session_pb2, session_pb2_grpc
+
+from server.store import migrate
+from tests.harness import create_postgres_database, drop_postgres_database, postgres_reachable
+from tests.helpers import create_session
+from tests.replicas import Follower, Replica, send_until_stored
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    if not postgres_reachable():
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432, and CI must test it")
+        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432 (CI always runs it)")
+    url = create_postgres_database()
+    migrate.upgrade(url)
+    yield url
+    drop_postgres_database(url)
+
+
+@pytest.fixture
+def replicas(postgres_url: str) -> Iterator[list[Replica]]:
+    started = [Replica(postgres_url).start(), Replica(postgres_url).start()]
+    yield started
+    for replica in started:
+        replica.kill()
+
+
+class Stubs:
+    def __init__(self, address: str) -> None:
+        self.channel = grpc.insecure_channel(address)
+        self.sessions = session_pb2_grpc.SessionServiceStub(self.channel)
+        from managedagents.v1 import agent_pb2_grpc, environment_pb2_grpc
+        self.agents = agent_pb2_grpc.AgentServiceStub(self.channel)
+        self.environments = environment_pb2_grpc.EnvironmentServiceStub(self.channel)
+
+
+def _run(replicas: list[Replica], disturb=None, sessions: int = 4,
+         per_writer: int = 20) -> tuple[list[Follower], int]:
+    """Writers on both replicas and a follower per session on each, while `disturb` runs;
+    checks every follower saw its session's whole log once, in order. Returns the
+    followers and how many sends had to be retried."""
+    addresses = [r.address for r in replicas]
+    stubs = Stubs(addresses[0])
+    ids = [create_session(stubs).id for _ in range(sessions)]
+    followers = [Follower(address, sid) for sid in ids for address in addresses]
+    disturbed = threading.Event()
+
+    def writer(w: int) -> tuple[int, int]:
+        sent = retried = 0
+        # Until the disturbance is over (and at least per_writer messages), so they overlap.
+        while sent < per_writer or not disturbed.is_set():
+            sid = ids[(w + sent) % len(ids)]
+            # Writers take turns between the replicas; a failed send retries on either.
+            retried += send_until_stored(addresses[w % 2:] + addresses[:w % 2], sid,
+                                         f"{w}-{sent}")
+            sent += 1
+        return sent, retried
+
+    with ThreadPoolExecutor(6) as pool:
+        futures = [pool.submit(writer, w) for w in range(6)]
+        threading.Event().wait(0.3)  # writes are under way
+        if disturb is not None:
+            disturb()
+        disturbed.set()
+        results = [future.result() for future in futures]
+    try:
+        heads = {sid: stubs.sessions.GetSession(
+            session_pb2.GetSessionRequest(session_id=sid)).last_sequence for sid in ids}
+        stored = 0
+        for sid in ids:
+            token = ""
+            while True:
+                page = stubs.sessions.ListEvents(session_pb2.ListEventsRequest(
+                    session_id=sid, page_size=100, page_token=token, types=["user.message"]))
+                stored += len(page.events)
+                token = page.next_page_token
+                if not token:
+                    break
+        # Each acknowledged send is stored exactly once: retries did not double it.
+        assert stored == sum(sent for sent, _ in results)
+        for follower in followers:
+            follower.wait_for(heads[follower.session_id])
+            sequences = [e.sequence for e in follower.events]
+            assert sequences == list(range(1, heads[follower.session_id] + 1)), follower.address
+            assert len({e.id for e in follower.events}) == len(sequences)
+    finally:
+        for follower in followers:
+            follower.stop()
+        stubs.channel.close()
+    return followers, sum(retried for _, retried in results)
+
+
+def test_streams_on_each_replica_see_writes_from_both(replicas):
+    followers, retried = _run(replicas)
+    assert retried == 0 and all(f.reconnects == 0 for f in followers)
+
+
+def test_a_replica_killed_and_restarted(replicas):
+    def disturb():
+        threading.Event().wait(0.5)
+        replicas[0].kill()
+        threading.Event().wait(1.0)
+        replicas[0].start()
+    followers, _ = _run(replicas, disturb)
+    # The followers on the killed replica lost their streams and resumed without a gap.
+    assert all(f.reconnects > 0 for f in followers if f.address == replicas[0].address)
+
+
+def test_postgresql_restarting(replicas):
+    version = sorted(os.listdir("/etc/postgresql"))[0]
+
+    def disturb():
+        threading.Event().wait(0.5)
+        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main",
+                        "restart"], check=True, timeout=120)
+    _, retried = _run(replicas, disturb)
+    assert retried > 0  # writes were refused while PostgreSQL was down, and then stored
