@@ -33,6 +33,7 @@ from server.domain.sessions import Sessions
 from server.store import Database, Store
 from server.streaming.hub import Hub
 from server.streaming.pg_listener import PostgresListener
+from server.streaming.poller import poll_heads
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +56,11 @@ class Service:
     # grpcio-health-checking's stubs do not declare its `aio` submodule.
     health: health.aio.HealthServicer  # type: ignore[name-defined]
     runtime: Runtime
+    store: Store
     lease_sweep_seconds: float
+    head_poll_seconds: float
     _sweeper: asyncio.Task[None] | None = None
+    _poller: asyncio.Task[None] | None = None
     _listener: PostgresListener | None = None
 
     async def start(self) -> None:
@@ -68,6 +72,8 @@ class Service:
             self._listener.start()
         await self.server.start()
         self._sweeper = asyncio.create_task(self._sweep_expired_leases())
+        self._poller = asyncio.create_task(poll_heads(self.store, self.hub,
+                                                      self.head_poll_seconds))
 
     async def _sweep_expired_leases(self) -> None:
         while True:
@@ -78,8 +84,9 @@ class Service:
                 log.warning("lease sweep failed; retrying", exc_info=True)
 
     async def stop(self, grace: float | None = 5.0) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
+        for task in (self._sweeper, self._poller):
+            if task is not None:
+                task.cancel()
         for name in (*SERVICE_NAMES, ""):
             await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
         await self.server.stop(grace)
@@ -119,5 +126,5 @@ async def create_server(settings: Settings) -> Service:
     port = server.add_insecure_port(settings.listen)
     if port == 0:
         raise RuntimeError(f"cannot listen on {settings.listen}")
-    return Service(server, port, database, hub, health_servicer, runtime,
-                   settings.lease_sweep_seconds)
+    return Service(server, port, database, hub, health_servicer, runtime, store,
+                   settings.lease_sweep_seconds, settings.head_poll_seconds)

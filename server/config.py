@@ -22,6 +22,7 @@ class Settings:
     heartbeat_seconds: float = 15.0
     stream_buffer_events: int = 1024
     lease_sweep_seconds: float = 1.0
+    head_poll_seconds: float = 5.0
     log_level: str = "INFO"
 
 
@@ -34,6 +35,7 @@ HELP = {
     "heartbeat_seconds": "heartbeat interval on idle event streams",
     "stream_buffer_events": "events buffered per stream before it reads from the database",
     "lease_sweep_seconds": "how often expired runtime leases are looked for",
+    "head_poll_seconds": "how often open streams' heads are polled behind the hints",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
 }
 

@@ -56,6 +56,7 @@ class RunningServer:
     heartbeat_seconds: float = 0.5
     stream_buffer_events: int = 1024
     lease_sweep_seconds: float = 1.0
+    head_poll_seconds: float = 0.5
     service: Service | None = None
     address: str = ""
     channel: grpc.Channel | None = None
@@ -71,7 +72,8 @@ class RunningServer:
         settings = Settings(listen="127.0.0.1:0", database_url=self.database_url,
                             heartbeat_seconds=self.heartbeat_seconds, db_pool_size=8,
                             stream_buffer_events=self.stream_buffer_events,
-                            lease_sweep_seconds=self.lease_sweep_seconds)
+                            lease_sweep_seconds=self.lease_sweep_seconds,
+                            head_poll_seconds=self.head_poll_seconds)
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
         self.service = self.call(self._start(settings))

@@ -9,7 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 import grpc
 import pytest
 from managedagents.v1 import session_pb2
+from sqlalchemy import create_engine, insert, update
 
+from server.domain import ids
+from server.store import tables
 from tests.harness import RunningServer
 from tests.helpers import create_session, expect_error, message, send
 from tests.reader import WAIT, Reader
@@ -112,3 +115,23 @@ def test_stream_that_falls_behind_its_buffer_reads_the_rest_from_the_database(
     assert [e.sequence for e in reader.events_through(102)] == list(range(1, 103))
     assert reader.wait_heartbeat().last_sequence == 102
     reader.close()
+
+
+def test_an_event_no_hint_announced_arrives_by_the_slow_poll(server):
+    """A writer whose hint is lost (here: one that writes the tables directly, as a replica
+    whose NOTIFY went nowhere): the poll behind the hints still brings the event."""
+    session = create_session(server)
+    reader = Reader(server, session_id=session.id, after_sequence=0)
+    reader.wait_heartbeat()
+    engine = create_engine(server.database_url)
+    with engine.begin() as conn:
+        conn.execute(update(tables.sessions).where(tables.sessions.c.id == session.id)
+                     .values(last_sequence=1))
+        conn.execute(insert(tables.events).values(
+            session_id=session.id, sequence=1, id="evt_01JF3Z000000000000000UNHINTED",
+            workspace_id=ids.DEFAULT_WORKSPACE, type="user.interrupt", turn_id="",
+            created_at=1, processed_at=1, payload="{}"))
+    engine.dispose()
+    event = reader.next_event()
+    reader.close()
+    assert (event.sequence, event.id) == (1, "evt_01JF3Z000000000000000UNHINTED")

@@ -103,7 +103,7 @@ class Events:
         if after_sequence is not None and after_sequence < 0:
             raise InvalidArgument.one("after_sequence", "must not be negative (0 replays all)")
         # Subscribe before reading the head: whatever commits after the read is notified.
-        sub = self.hub.subscribe(session_id)
+        sub = self.hub.subscribe(session_id, ws)
         try:
             session = await self.store.get_session(ws, session_id)
             if session is None:

@@ -173,9 +173,9 @@ class Store:
                            limit: int) -> list[Event] | None:
         return await self.db.read(events.events_after, ws, session_id, after_sequence, limit)
 
-    async def last_sequence(self, ws: str, session_id: str) -> int | None:
-        """The session's newest sequence; None when the session does not exist."""
-        return await self.db.read(sessions.last_sequence, ws, session_id)
+    async def heads(self, followed: list[tuple[str, str]]) -> dict[str, int]:
+        """The newest sequence of each (workspace, session) that still exists."""
+        return await self.db.read(sessions.heads, followed)
 
     async def sequence_of(self, ws: str, session_id: str, event_id: str) -> int | None:
         return await self.db.read(events.sequence_of, ws, session_id, event_id)

@@ -26,9 +26,15 @@ def get_session(conn: Connection, workspace_id: str, session_id: str,
     return rows.session_from(row) if row else None
 
 
-def last_sequence(conn: Connection, workspace_id: str, session_id: str) -> int | None:
-    return conn.execute(select(sessions.c.last_sequence).where(
-        sessions.c.id == session_id, sessions.c.workspace_id == workspace_id)).scalar()
+def heads(conn: Connection, followed: list[tuple[str, str]]) -> dict[str, int]:
+    """Session ID -> last sequence, for those of the (workspace, session) pairs that exist."""
+    if not followed:
+        return {}
+    found = conn.execute(select(sessions.c.id, sessions.c.workspace_id,
+                                sessions.c.last_sequence)
+                         .where(sessions.c.id.in_([sid for _, sid in followed]))).all()
+    wanted = set(followed)
+    return {row.id: row.last_sequence for row in found if (row.workspace_id, row.id) in wanted}
 
 
 def list_sessions(conn: Connection, workspace_id: str, *, agent_id: str, agent_version: int,

@@ -33,13 +33,6 @@ async def follow(store: Store, hub: Hub, sub: Subscription, ws: str, session_id:
     """
     last = after_sequence
     while True:
-        if sub.recheck:
-            sub.recheck = False
-            head = await store.last_sequence(ws, session_id)
-            if head is None:
-                yield _deleted(session_id, last)
-                return
-            sub.head = max(sub.head, head)
         fresh = _take_contiguous(sub, last)
         if fresh:
             for event in fresh:
@@ -69,9 +62,6 @@ async def follow(store: Store, hub: Hub, sub: Subscription, ws: str, session_id:
             await asyncio.wait_for(sub.wakeup.wait(), heartbeat_seconds)
         except TimeoutError:
             yield Heartbeat(last)
-            # The slow poll behind the hints: a cheap look at the stored head catches what no
-            # hint announced (a lost notification, a listener that was reconnecting).
-            sub.recheck = True
 
 
 def _take_contiguous(sub: Subscription, last: int) -> list[Event]:

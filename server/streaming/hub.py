@@ -18,13 +18,13 @@ class Subscription:
     consumer, and the consumer loses nothing.
     """
 
-    def __init__(self, session_id: str, capacity: int) -> None:
+    def __init__(self, session_id: str, capacity: int, workspace_id: str = "") -> None:
         self.session_id = session_id
+        self.workspace_id = workspace_id
         self.capacity = capacity
         self.head = 0
         self.pending: deque[Event] = deque()
         self.deleted = False
-        self.recheck = False  # re-read the stored head: a hint may have been missed
         self.wakeup = asyncio.Event()
 
     def notify(self, head: int, new_events: list[Event]) -> None:
@@ -49,9 +49,11 @@ class Hub:
         self._by_session: dict[str, set[Subscription]] = {}
         # Set when a turn may need a runtime; runtimes waiting for work wake on it.
         self.runnable = asyncio.Event()
+        # Set when hints may have been lost: the poller reads every followed head at once.
+        self.poll_now = asyncio.Event()
 
-    def subscribe(self, session_id: str) -> Subscription:
-        sub = Subscription(session_id, self.capacity)
+    def subscribe(self, session_id: str, workspace_id: str = "") -> Subscription:
+        sub = Subscription(session_id, self.capacity, workspace_id)
         self._by_session.setdefault(session_id, set()).add(sub)
         return sub
 
@@ -89,12 +91,14 @@ class Hub:
                 sub.notify(head, [])
 
     def recheck_all(self) -> None:
-        """After hints may have been lost: every stream re-reads its head, runtimes look."""
+        """After hints may have been lost: the poller reads every head, runtimes look."""
         self.runnable.set()
-        for subs in self._by_session.values():
-            for sub in subs:
-                sub.recheck = True
-                sub.wakeup.set()
+        self.poll_now.set()
+
+    def followed(self) -> list[tuple[str, str]]:
+        """(workspace, session) of every session with an open stream."""
+        return [(next(iter(subs)).workspace_id, session_id)
+                for session_id, subs in self._by_session.items() if subs]
 
     def stream_count(self) -> int:
         return sum(len(s) for s in self._by_session.values())
