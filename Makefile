@@ -14,7 +14,7 @@ help: ## list the targets
 $(BIN)/activate: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $(BIN)/activate
 
 install: $(BIN)/activate ## create the virtualenv and install the service with its dev tools
@@ -39,7 +39,7 @@ node_modules/.bin/buf: package.json package-lock.json
 
 lint: install node_modules/.bin/buf ## buf lint (the contract), ruff and mypy
 	node_modules/.bin/buf lint
-	$(BIN)/ruff check server tests
+	$(BIN)/ruff check server tests bench
 	$(BIN)/mypy
 
 test: install ## run the test suite (SQLite, and PostgreSQL when reachable)
@@ -49,6 +49,12 @@ run: install ## migrate, serve on $(LISTEN) (SQLite at ./var/sessions.db) with a
 	mkdir -p var
 	$(BIN)/python -m server migrate --database-url $(DATABASE_URL)
 	$(BIN)/python -m server serve --listen $(LISTEN) --database-url $(DATABASE_URL) --reference-runtimes 1
+
+bench: install ## measure speed against a bare grpc.aio baseline (bench/results/)
+	$(BIN)/python -m bench --size full
+
+bench-quick: install ## a short bench, under two minutes
+	$(BIN)/python -m bench --size quick
 
 clean: ## remove the virtualenv and local data
 	rm -rf $(VENV) var

@@ -1,0 +1,251 @@
+"""`python -m bench [--size tiny|quick|full]`: every figure beside a bare-gRPC baseline."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import psycopg
+from managedagents.v1 import (
+    agent_pb2,
+    agent_pb2_grpc,
+    environment_pb2,
+    environment_pb2_grpc,
+    event_pb2,
+    session_pb2,
+    session_pb2_grpc,
+)
+from tqdm import tqdm
+
+from bench import baseline, growth, report
+from bench.load import Measured, measure
+from bench.processes import Process, start_baseline, start_service
+
+SIZES = {
+    "tiny": {"requests": 300, "rate": 50, "seconds": 1, "spread": 5, "fan": 5, "idle": 100,
+             "heartbeat": 1, "events": (100, 2_000), "sessions": (10, 200), "samples": 50},
+    "quick": {"requests": 3_000, "rate": 500, "seconds": 3, "spread": 100, "fan": 100,
+              "idle": 1_000, "heartbeat": 2, "events": (1_000, 100_000),
+              "sessions": (100, 10_000), "samples": 200},
+    "full": {"requests": 20_000, "rate": 1_000, "seconds": 10, "spread": 100, "fan": 100,
+             "idle": 10_000, "heartbeat": 5, "events": (1_000, 1_000_000),
+             "sessions": (100, 100_000), "samples": 500},
+}
+ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+SERVICE = "/managedagents.v1.SessionService/"
+
+
+@contextlib.contextmanager
+def database(backend: str, workdir: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite:///{workdir / uuid.uuid4().hex}.db"
+        return
+    name = f"ma_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def postgres_reachable() -> bool:
+    try:
+        psycopg.connect(ADMIN, connect_timeout=3).close()
+        return True
+    except psycopg.Error:
+        return False
+
+
+class Seeded:
+    """An agent, an environment and `count` sessions in a running service."""
+
+    def __init__(self, address: str, count: int) -> None:
+        self.channel = grpc.insecure_channel(address)
+        self.sessions = session_pb2_grpc.SessionServiceStub(self.channel)
+        agent = agent_pb2_grpc.AgentServiceStub(self.channel).CreateAgent(
+            agent_pb2.CreateAgentRequest(name="bench", model="claude-sonnet-4-5",
+                                         system="Be brief.", metadata={"team": "bench"}))
+        env = environment_pb2_grpc.EnvironmentServiceStub(self.channel).CreateEnvironment(
+            environment_pb2.CreateEnvironmentRequest(
+                name="bench", config=environment_pb2.EnvironmentConfig()))
+        self.create = session_pb2.CreateSessionRequest(agent_id=agent.id,
+                                                       environment_id=env.id, title="bench")
+        self.ids = [self.sessions.CreateSession(self.create).id for _ in range(count)]
+
+    def close(self) -> None:
+        self.channel.close()
+
+
+def unary(backend: str, size: dict, workdir: Path, base: list[Process]) -> list[Measured]:
+    with database(backend, workdir) as url:
+        service = start_service(url)
+        try:
+            seeded = Seeded(service.address, 25)
+            sid = seeded.ids[0]
+            reply = seeded.sessions.GetSession(
+                session_pb2.GetSessionRequest(session_id=sid)).SerializeToString()
+            if not base:  # a constant reply the size of a typical Session
+                base.append(start_baseline(reply))
+            n = size["requests"]
+            measured = [measure("baseline (bare grpc.aio)", base[0].address, baseline.METHOD,
+                                b"", n)]
+            send = session_pb2.SendEventsRequest(session_id=seeded.ids[1], events=[
+                event_pb2.Event(user_message=event_pb2.UserMessage(text="hello"))])
+            for name, method, request in (
+                    ("GetSession", "GetSession", session_pb2.GetSessionRequest(session_id=sid)),
+                    ("CreateSession", "CreateSession", seeded.create),
+                    ("ListSessions (page of 20)", "ListSessions",
+                     session_pb2.ListSessionsRequest(page_size=20)),
+                    ("SendEvents (one user.message)", "SendEvents", send)):
+                measured.append(measure(name, service.address, SERVICE + method,
+                                        request.SerializeToString(), n))
+            seeded.close()
+        finally:
+            service.stop()
+    for m in measured:
+        m.ratio = m.rps / measured[0].rps
+    return measured
+
+
+def streaming(size: dict, workdir: Path) -> list[list[str]]:
+    rows = []
+    with database("sqlite", workdir) as url:
+        service = start_service(url, "--heartbeat-seconds", "1")
+        try:
+            seeded = Seeded(service.address, size["spread"])
+            for label, sessions, subscribers in (
+                    (f"{size['spread']} sessions x 1 subscriber", seeded.ids, 1),
+                    (f"1 session x {size['fan']} subscribers", seeded.ids[:1], size["fan"])):
+                out = subprocess.run(
+                    [sys.executable, "-m", "bench.stream_client", "latency", "--address",
+                     service.address, "--sessions", ",".join(sessions), "--subscribers",
+                     str(subscribers), "--rate", str(size["rate"]), "--seconds",
+                     str(size["seconds"])], capture_output=True, text=True, check=True)
+                r = json.loads(out.stdout.strip().splitlines()[-1])
+                rows.append([label, f"{r['events_per_second']:.0f}", f"{r['p50_ms']:.1f}",
+                             f"{r['p99_ms']:.1f}", f"{r['delivered']}/{r['expected']}"])
+            seeded.close()
+        finally:
+            service.stop()
+    return rows
+
+
+def idle_streams(size: dict, workdir: Path) -> list[list[str]]:
+    with database("sqlite", workdir) as url:
+        beat = size["heartbeat"]
+        service = start_service(url, "--heartbeat-seconds", str(beat))
+        try:
+            seeded = Seeded(service.address, 100)
+            before = service.rss_bytes()
+            client = subprocess.Popen(
+                [sys.executable, "-m", "bench.stream_client", "idle", "--address",
+                 service.address, "--sessions", ",".join(seeded.ids), "--subscribers",
+                 str(size["idle"] // 100), "--heartbeat", str(beat), "--rounds", "2"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            assert client.stdout is not None and client.stdin is not None
+            assert client.stdout.readline().strip() == "READY"
+            after = service.rss_bytes()
+            client.stdin.write("\n")
+            client.stdin.flush()
+            r = json.loads(client.stdout.read().strip().splitlines()[-1])
+            client.wait(timeout=60)
+            seeded.close()
+        finally:
+            service.stop()
+    per_stream = (after - before) / r["streams"]
+    return [[f"{r['streams']}", f"{after / 2**20:.0f} MiB", f"{per_stream / 1024:.1f} KiB",
+             f"{r['heartbeats_on_time']}/{r['heartbeats']}", f"{r['max_gap_s']:.2f} s"]]
+
+
+def growth_rows(backend: str, size: dict, workdir: Path) -> list[list[str]]:
+    latencies = []
+    for events, sessions in zip(size["events"], size["sessions"], strict=True):
+        with database(backend, workdir) as url:
+            big = growth.seed(url, events, sessions)
+            service = start_service(url)
+            try:
+                with grpc.insecure_channel(service.address) as channel:
+                    stub = session_pb2_grpc.SessionServiceStub(channel)
+                    n = size["samples"]
+                    latencies.append({
+                        "GetSession": growth.sample(
+                            stub.GetSession, session_pb2.GetSessionRequest(session_id=big), n),
+                        "ListEvents (first page)": growth.sample(
+                            stub.ListEvents, session_pb2.ListEventsRequest(session_id=big), n),
+                        "ListEvents (newest page)": growth.sample(
+                            stub.ListEvents, session_pb2.ListEventsRequest(
+                                session_id=big, order=2), n),
+                        "ListSessions (first page)": growth.sample(
+                            stub.ListSessions, session_pb2.ListSessionsRequest(), n)})
+            finally:
+                service.stop()
+    small, large = latencies
+    return [[f"{backend}: {name}", f"{small[name][0]:.2f}", f"{large[name][0]:.2f}",
+             f"{large[name][0] / small[name][0]:.2f}"] for name in small]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--size", choices=list(SIZES), default="full")
+    parser.add_argument("--results", type=Path, default=report.RESULTS,
+                        help="where the table and the chart go")
+    args = parser.parse_args()
+    size = SIZES[args.size]
+    backends = ["sqlite"] + (["postgres"] if postgres_reachable() else [])
+    steps = [*(f"unary/{b}" for b in backends), "streaming", "idle streams",
+             *(f"growth/{b}" for b in backends)]
+    sections: dict[str, list[list[str]]] = {}
+    ratios: dict[str, float] = {}
+    base: list[Process] = []
+    tools = set()
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        try:
+            for step in tqdm(steps, desc=f"bench ({args.size})", unit="step"):
+                kind, _, backend = step.partition("/")
+                if kind == "unary":
+                    measured = unary(backend, size, workdir, base)
+                    tools |= {m.tool for m in measured}
+                    sections.setdefault("Unary calls", []).extend(
+                        [backend, m.name, f"{m.rps:.0f}", f"{m.p50_ms:.2f}", f"{m.p99_ms:.2f}",
+                         f"{m.ratio:.2f}"] for m in measured)
+                    ratios.update({f"{backend}: {m.name}": m.ratio for m in measured[1:]})
+                elif kind == "streaming":
+                    sections["Stream delivery (send -> receive)"] = streaming(size, workdir)
+                elif kind == "idle streams":
+                    sections["Idle streams"] = idle_streams(size, workdir)
+                else:
+                    sections.setdefault("Growth (p50 ms)", []).extend(
+                        growth_rows(backend, size, workdir))
+        finally:
+            for process in base:
+                process.stop()
+    headers = {
+        "Unary calls": ["backend", "call", "req/s", "p50 ms", "p99 ms", "ratio to baseline"],
+        "Stream delivery (send -> receive)": ["case", "events/s sent", "p50 ms", "p99 ms",
+                                              "delivered"],
+        "Idle streams": ["streams", "server RSS", "memory per stream", "heartbeats on time",
+                         "longest gap"],
+        "Growth (p50 ms)": ["read", f"{size['events'][0]:,} events", f"{size['events'][1]:,} "
+                            f"events, {size['sessions'][1]:,} sessions", "ratio"],
+    }
+    notes = [f"size: {args.size}; load generator: {', '.join(sorted(tools))} "
+             "(h2load: 4 connections x 8 streams; latency sampled by one more client meanwhile)",
+             "SendEvents appends to one session, so every call takes that session's lock.",
+             "Streaming latency is measured by one Python client process that also sends."]
+    path = report.write(sections, headers, ratios, notes, args.results)
+    print(Path(path).read_text())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""The streaming bench's client, in a process of its own: send->receive latency at a set
+event rate, or many idle streams and the timeliness of their heartbeats. Prints JSON."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import sys
+import time
+
+import grpc
+from managedagents.v1 import event_pb2, session_pb2, session_pb2_grpc
+
+
+async def _first_heartbeat(stream: grpc.aio.UnaryStreamCall) -> None:
+    async for item in stream:
+        if item.HasField("heartbeat"):
+            return
+
+
+async def latency(address: str, sessions: list[str], subscribers: int, rate: float,
+                  seconds: float) -> dict[str, object]:
+    received: list[float] = []
+    all_in = asyncio.Event()
+    expected = int(rate * seconds) * subscribers
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = session_pb2_grpc.SessionServiceStub(channel)
+        streams = [stub.StreamEvents(session_pb2.StreamEventsRequest(session_id=sid))
+                   for sid in sessions for _ in range(subscribers)]
+        await asyncio.gather(*(_first_heartbeat(s) for s in streams))  # all subscribed
+
+        async def follow(stream: grpc.aio.UnaryStreamCall) -> None:
+            async for item in stream:
+                if item.event.type == "user.message":
+                    sent = int(item.event.user_message.content[0].text)
+                    received.append((time.time_ns() - sent) / 1e6)
+                    if len(received) >= expected:
+                        all_in.set()
+
+        followers = [asyncio.create_task(follow(s)) for s in streams]
+        total = int(rate * seconds)
+        sends = []
+        start = time.perf_counter()
+        for i in range(total):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            sends.append(asyncio.ensure_future(stub.SendEvents(session_pb2.SendEventsRequest(
+                session_id=sessions[i % len(sessions)], events=[event_pb2.Event(
+                    user_message=event_pb2.UserMessage(text=str(time.time_ns())))]))))
+        await asyncio.gather(*sends)
+        achieved = total / (time.perf_counter() - start)
+        if len(received) < expected:
+            all_in.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(all_in.wait(), 30)
+        for task in followers:
+            task.cancel()
+    received.sort()
+
+    def pick(q: float) -> float:
+        return received[min(len(received) - 1, int(q * len(received)))] if received else 0.0
+
+    return {"p50_ms": pick(0.50), "p99_ms": pick(0.99), "delivered": len(received),
+            "expected": expected, "events_per_second": achieved}
+
+
+async def idle(address: str, sessions: list[str], per_session: int, heartbeat: float,
+               rounds: int) -> dict[str, object]:
+    gaps: list[float] = []
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = session_pb2_grpc.SessionServiceStub(channel)
+        streams = [stub.StreamEvents(session_pb2.StreamEventsRequest(session_id=sid))
+                   for sid in sessions for _ in range(per_session)]
+        for start in range(0, len(streams), 500):  # open in waves, as clients would arrive
+            await asyncio.gather(*(_first_heartbeat(s) for s in streams[start:start + 500]))
+        print("READY", flush=True)
+        sys.stdin.readline()  # the parent has read the server's memory
+
+        async def beats(stream: grpc.aio.UnaryStreamCall) -> None:
+            last = time.monotonic()
+            count = 0
+            async for item in stream:
+                if item.HasField("heartbeat"):
+                    now = time.monotonic()
+                    gaps.append(now - last)
+                    last, count = now, count + 1
+                    if count >= rounds:
+                        return
+
+        await asyncio.wait_for(asyncio.gather(*(beats(s) for s in streams)),
+                               timeout=heartbeat * (rounds + 3) + 60)
+        for stream in streams:
+            stream.cancel()
+    on_time = sum(1 for g in gaps[len(streams):] if g <= heartbeat * 1.5)
+    late = gaps[len(streams):]
+    return {"streams": len(streams), "heartbeats_on_time": on_time,
+            "heartbeats": len(late), "max_gap_s": max(late) if late else 0.0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("mode", choices=["latency", "idle"])
+    parser.add_argument("--address", required=True)
+    parser.add_argument("--sessions", required=True, help="comma-separated session IDs")
+    parser.add_argument("--subscribers", type=int, default=1)
+    parser.add_argument("--rate", type=float, default=1000)
+    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--heartbeat", type=float, default=5)
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    sessions = args.sessions.split(",")
+    if args.mode == "latency":
+        result = asyncio.run(latency(args.address, sessions, args.subscribers, args.rate,
+                                     args.seconds))
+    else:
+        result = asyncio.run(idle(args.address, sessions, args.subscribers, args.heartbeat,
+                                  args.rounds))
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,19 @@
+"""The bench runs end to end (a tiny configuration); its numbers are never asserted."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_the_bench_runs_and_writes_its_report(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "bench", "--size", "tiny", "--results",
+                           str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = (tmp_path / "latest.md").read_text()
+    for section in ("Unary calls", "Stream delivery", "Idle streams", "Growth"):
+        assert f"## {section}" in report
+    for call in ("baseline (bare grpc.aio)", "GetSession", "CreateSession", "ListSessions",
+                 "SendEvents"):
+        assert f"| {call}" in report
+    assert (tmp_path / "latest.png").stat().st_size > 0
