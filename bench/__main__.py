@@ -197,13 +197,21 @@ def growth_rows(backend: str, size: dict, workdir: Path) -> list[list[str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size", choices=list(SIZES), default="full")
+    parser.add_argument("--only", default="", help="comma-separated parts: unary, streaming, "
+                                                   "idle, growth (default: all)")
+    parser.add_argument("--backends", default="", help="sqlite,postgres (default: both when "
+                                                       "PostgreSQL is reachable)")
     parser.add_argument("--results", type=Path, default=report.RESULTS,
                         help="where the table and the chart go")
     args = parser.parse_args()
     size = SIZES[args.size]
-    backends = ["sqlite"] + (["postgres"] if postgres_reachable() else [])
+    backends = (args.backends.split(",") if args.backends
+                else ["sqlite"] + (["postgres"] if postgres_reachable() else []))
     steps = [*(f"unary/{b}" for b in backends), "streaming", "idle streams",
              *(f"growth/{b}" for b in backends)]
+    if args.only:
+        wanted = args.only.split(",")
+        steps = [s for s in steps if s.split("/")[0].split(" ")[0] in wanted]
     sections: dict[str, list[list[str]]] = {}
     ratios: dict[str, float] = {}
     base: list[Process] = []

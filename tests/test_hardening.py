@@ -128,6 +128,7 @@ class _Blocker:
 
 def test_an_event_stored_after_its_sender_gave_up_still_reaches_streams(server):
     session = create_session(server)
+    server.sessions.GetSession(session_pb2.GetSessionRequest(session_id=session.id))
     reader = Reader(server, session_id=session.id, after_sequence=0)
     reader.wait_heartbeat()
     blocker = _Blocker(server.database_url, session.id)
@@ -141,3 +142,6 @@ def test_an_event_stored_after_its_sender_gave_up_still_reaches_streams(server):
     late = reader.next_event()
     reader.close()
     assert (late.sequence, late.user_message.content[0].text) == (1, "late")
+    # What a reader sees includes the write whose caller left (no stale cached session).
+    assert server.sessions.GetSession(session_pb2.GetSessionRequest(
+        session_id=session.id)).last_sequence == 2

@@ -96,8 +96,26 @@ def agent_from(msg: agent_pb2.Agent | agent_pb2.CreateAgentRequest) -> Agent:
                  tools=[to_dict(t) for t in msg.tools], metadata=dict(msg.metadata))
 
 
+_AGENT_BYTES: dict[tuple[str, int, int | None], bytes] = {}
+
+
 def agent_to(agent: Agent, out: agent_pb2.Agent | None = None) -> agent_pb2.Agent:
+    """An agent version as protobuf. A version never changes (only its archive time), so
+    its encoding is kept: converting tools from JSON is most of a GetSession's cost."""
     out = out if out is not None else agent_pb2.Agent()
+    key = (agent.id, agent.version, agent.archived_at)
+    cached = _AGENT_BYTES.get(key)
+    if cached is not None:
+        out.MergeFromString(cached)
+        return out
+    _agent_fields(agent, out)
+    if len(_AGENT_BYTES) >= 4096:
+        _AGENT_BYTES.clear()
+    _AGENT_BYTES[key] = out.SerializeToString()
+    return out
+
+
+def _agent_fields(agent: Agent, out: agent_pb2.Agent) -> None:
     out.id, out.type, out.version = agent.id, "agent", agent.version
     out.name, out.description, out.model = agent.name, agent.description, agent.model
     out.system = agent.system
@@ -107,7 +125,6 @@ def agent_to(agent: Agent, out: agent_pb2.Agent | None = None) -> agent_pb2.Agen
     stamp(out.archived_at, agent.archived_at)
     stamp(out.created_at, agent.created_at)
     stamp(out.updated_at, agent.updated_at)
-    return out
 
 
 def environment_from(msg: Any) -> Environment:

@@ -17,6 +17,7 @@ from server.domain.models import Agent, Environment, Event, Session
 from server.store import agents, environments, events, request_ids, rows, session_log, sessions
 from server.store.database import Database
 from server.store.request_ids import RequestKey
+from server.store.session_cache import SessionCache
 from server.store.session_log import SessionLog
 
 __all__ = ["Database", "RequestKey", "SessionLog", "Store"]
@@ -28,17 +29,25 @@ class Store:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Only where this process is the only writer; replicas on PostgreSQL share no memory.
+        self._sessions = SessionCache() if db.is_sqlite else None
+
+    def _forget(self, ws: str, session_id: str) -> Callable[[], None] | None:
+        """What a write that changes this session's row runs after its commit."""
+        cache = self._sessions
+        return None if cache is None else lambda: cache.forget(ws, session_id)
 
     async def _idempotent_write(self, key: RequestKey | None, work: Callable[..., T],
-                                *args: Any) -> T:
+                                *args: Any, after_commit: Callable[[], None] | None = None
+                                ) -> T:
         # Two concurrent requests with one key: the loser's insert of the key fails, and its
         # retry finds the winner's result.
         try:
-            return await self.db.write(work, *args)
+            return await self.db.write(work, *args, after_commit=after_commit)
         except exc.IntegrityError:
             if key is None:
                 raise
-            return await self.db.write(work, *args)
+            return await self.db.write(work, *args, after_commit=after_commit)
 
     async def recall(self, ws: str, key: RequestKey) -> str | None:
         """The result recorded for an idempotency key, or None if it was not used yet."""
@@ -121,7 +130,13 @@ class Store:
         return await self._idempotent_write(key, work)
 
     async def get_session(self, ws: str, session_id: str) -> Session | None:
-        return await self.db.read(sessions.get_session, ws, session_id)
+        """The session (shared with other readers when cached: read it, never change it)."""
+        if self._sessions is not None and (hit := self._sessions.get(ws, session_id)):
+            return hit
+        session = await self.db.read(sessions.get_session, ws, session_id)
+        if session is not None and self._sessions is not None:
+            self._sessions.put(ws, session)
+        return session
 
     async def list_sessions(self, ws: str, **query: Any) -> list[Session]:
         def work(conn: Connection) -> list[Session]:
@@ -130,10 +145,12 @@ class Store:
 
     async def change_session(self, ws: str, session_id: str,
                              change: Callable[[Session], Session]) -> Session | None:
-        return await self.db.write(sessions.change_session, ws, session_id, change)
+        return await self.db.write(sessions.change_session, ws, session_id, change,
+                                   after_commit=self._forget(ws, session_id))
 
     async def delete_session(self, ws: str, session_id: str) -> bool:
-        return await self.db.write(sessions.delete_session, ws, session_id)
+        return await self.db.write(sessions.delete_session, ws, session_id,
+                                   after_commit=self._forget(ws, session_id))
 
     # The session's log and state, changed together
     async def in_session(self, ws: str, session_id: str, rules: Callable[[SessionLog], T],
@@ -156,7 +173,8 @@ class Store:
                 ids = [e.id for e in cast(list[Event], result)]  # keys are for sends
                 request_ids.remember(conn, ws, key, rows.dumps(ids), session.updated_at)
             return result, log.appended
-        return await self._idempotent_write(key, work)
+        return await self._idempotent_write(key, work,
+                                            after_commit=self._forget(ws, session_id))
 
     async def runnable_sessions(self, ws: str, now: int, limit: int) -> list[str]:
         return await self.db.read(session_log.runnable_sessions, ws, now, limit)

@@ -13,18 +13,22 @@ from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 
 from server.domain.errors import InvalidArgument, Unavailable
+from server.store.sqlite_writer import GroupCommitWriter
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
 class Database:
-    """Runs units of work in worker threads, each in one transaction that commits or rolls back.
+    """Runs units of work, each in one transaction that commits or rolls back.
 
-    Why threads and sync SQLAlchemy Core: measured (DESIGN.md), Core on a sync driver is 3-4x
-    faster per call than the async drivers, and a worker thread keeps the event loop free
-    while SQLite fsyncs or PostgreSQL answers. On SQLite every write goes through one thread,
-    so writers queue in memory instead of contending for the file lock.
+    Sync SQLAlchemy Core, because measured (DESIGN.md) it is 3-4x faster per call than the
+    async drivers. Where each unit runs was chosen by measurement too (`make bench`):
+    - PostgreSQL: on worker threads, so the event loop never waits for the network. Reads
+      run in autocommit (one round trip; under READ COMMITTED a transaction adds nothing).
+    - SQLite reads: inline on the event loop. A WAL read never waits for a writer and costs
+      about as much as the hop to a thread would (a thread hop cost 2x the read itself).
+    - SQLite writes: one writer thread that commits queued units in groups (one fsync each).
     """
 
     def __init__(self, url: str, pool_size: int = 8, statement_timeout_ms: int = 30000,
@@ -32,9 +36,14 @@ class Database:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.engine = self._create_engine(pool_size, statement_timeout_ms, connect_timeout_s)
-        self._readers = ThreadPoolExecutor(pool_size, thread_name_prefix="db-read")
-        self._writers = (ThreadPoolExecutor(1, thread_name_prefix="db-write") if self.is_sqlite
-                         else self._readers)
+        self._threads = ThreadPoolExecutor(pool_size, thread_name_prefix="db")
+        self._reads = (self.engine if self.is_sqlite
+                       else self.engine.execution_options(isolation_level="AUTOCOMMIT"))
+        self._writer = (GroupCommitWriter(self.engine.connect, _translate) if self.is_sqlite
+                        else None)
+        # SQLite reads run on the event loop's thread, one at a time: they share one
+        # connection, held open (checking one out per read cost as much as the read).
+        self._loop_reader: Connection | None = None
 
     def _create_engine(self, pool_size: int, statement_timeout_ms: int,
                        connect_timeout_s: int) -> Engine:
@@ -45,8 +54,10 @@ class Database:
             event.listen(engine, "connect", _sqlite_on_connect)
             event.listen(engine, "begin", _sqlite_on_begin)
             return engine
+        # No pre-ping (a round trip per checkout): a dropped connection fails its call with
+        # UNAVAILABLE, is discarded, and the next checkout connects afresh.
         return create_engine(
-            self.url, pool_size=pool_size, max_overflow=0, pool_pre_ping=True,
+            self.url, pool_size=pool_size, max_overflow=0,
             # SQL errors must never carry values into logs: some are write-only secrets.
             hide_parameters=True,
             pool_timeout=connect_timeout_s,
@@ -54,39 +65,78 @@ class Database:
                           "options": f"-c statement_timeout={statement_timeout_ms}"})
 
     async def read(self, work: Callable[..., T], *args: Any) -> T:
-        """Runs `work(conn, *args)` in a read transaction (a consistent snapshot)."""
-        return await self._run(self._readers, False, work, args)
-
-    async def write(self, work: Callable[..., T], *args: Any) -> T:
-        """Runs `work(conn, *args)` in a write transaction; returns after it committed."""
-        return await self._run(self._writers, True, work, args)
-
-    async def _run(self, pool: ThreadPoolExecutor, write: bool, work: Callable[..., T],
-                   args: tuple[Any, ...]) -> T:
+        """Runs `work(conn, *args)` as a read."""
+        if self.is_sqlite:
+            return self._sqlite_read(work, args)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(pool, functools.partial(self._unit, write, work, args))
+        return await loop.run_in_executor(
+            self._threads, functools.partial(self._unit, self._reads, False, work, args))
 
-    def _unit(self, write: bool, work: Callable[..., T], args: tuple[Any, ...]) -> T:
+    async def write(self, work: Callable[..., T], *args: Any,
+                    after_commit: Callable[[], None] | None = None) -> T:
+        """Runs `work(conn, *args)` in a write transaction; returns after it committed.
+
+        `after_commit` runs on the event loop once the transaction has ended (committed or
+        not), before the caller resumes, and even when the caller was cancelled meanwhile.
+        """
+        loop = asyncio.get_running_loop()
+        if self._writer is not None:
+            done = self._writer.submit(work, args)
+        else:
+            done = self._threads.submit(self._unit, self.engine, True, work, args)
+        if after_commit is not None:
+            # Scheduled from the worker thread as the unit ends, so it precedes the caller's
+            # wake-up (also scheduled from there, later) and does not depend on the caller.
+            done.add_done_callback(lambda _: loop.call_soon_threadsafe(after_commit))
+        return await asyncio.wrap_future(done)
+
+    def _sqlite_read(self, work: Callable[..., T], args: tuple[Any, ...]) -> T:
+        if self._loop_reader is None:
+            self._loop_reader = self.engine.connect()
         try:
-            with self.engine.connect() as conn:
+            return work(self._loop_reader, *args)
+        except Exception as error:
+            translated = _translate(error)
+            if translated is error:
+                raise
+            raise translated from error
+        finally:
+            # Autocommit reads; this only ends SQLAlchemy's notion of a transaction.
+            self._loop_reader.rollback()
+
+    def _unit(self, engine: Engine, write: bool, work: Callable[..., T],
+              args: tuple[Any, ...]) -> T:
+        try:
+            with engine.connect() as conn:
                 conn.execution_options(sqlite_write=write)
                 with conn.begin():
                     return work(conn, *args)
-        except exc.DataError as error:
-            # Validation should have caught it; never report a bad value as INTERNAL.
-            log.warning("value refused by the database: %s", error.__class__.__name__)
-            raise InvalidArgument.one("request", "holds a value the database cannot store "
-                                                 "(too long, or out of range)") from error
-        except (exc.OperationalError, exc.InterfaceError) as error:
-            if isinstance(error, exc.DBAPIError) and not _is_unavailable(error):
+        except Exception as error:
+            translated = _translate(error)
+            if translated is error:
                 raise
-            log.warning("storage unavailable: %s", error.__class__.__name__)
-            raise Unavailable("storage is unavailable; retry shortly") from error
+            raise translated from error
 
     def close(self) -> None:
-        self._readers.shutdown(wait=True)
-        self._writers.shutdown(wait=True)
+        if self._loop_reader is not None:
+            self._loop_reader.close()
+        if self._writer is not None:
+            self._writer.close()
+        self._threads.shutdown(wait=True)
         self.engine.dispose()
+
+
+def _translate(error: Exception) -> Exception:
+    """A database failure as the domain sees it; anything else unchanged."""
+    if isinstance(error, exc.DataError):
+        # Validation should have caught it; never report a bad value as INTERNAL.
+        log.warning("value refused by the database: %s", error.__class__.__name__)
+        return InvalidArgument.one("request", "holds a value the database cannot store "
+                                              "(too long, or out of range)")
+    if isinstance(error, exc.OperationalError | exc.InterfaceError) and _is_unavailable(error):
+        log.warning("storage unavailable: %s", error.__class__.__name__)
+        return Unavailable("storage is unavailable; retry shortly")
+    return error
 
 
 def _is_unavailable(error: exc.DBAPIError) -> bool:
@@ -111,6 +161,7 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_on_begin(conn: Connection) -> None:
     # A write takes the file's write lock up front, so two processes never deadlock
-    # upgrading a read lock; a read gets a snapshot without blocking anyone.
-    write = conn.get_execution_options().get("sqlite_write", False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    # upgrading a read lock. A read begins nothing: each statement is its own snapshot,
+    # which is all a read here needs, and a BEGIN would cost a quarter of a point read.
+    if conn.get_execution_options().get("sqlite_write", False):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import asdict
 from typing import Any
@@ -73,8 +74,15 @@ def session_state_values(s: Session) -> dict[str, Any]:
     return {name: values[name] for name in _STATE}
 
 
+@functools.lru_cache(maxsize=1024)
+def _snapshot(text: str) -> Agent:
+    """The agent snapshot of a session. Many sessions share one snapshot, so the parsed
+    object is shared too: callers read it and never change it."""
+    return Agent(**loads(text))
+
+
 def session_from(row: Row[Any]) -> Session:
-    return Session(id=row.id, agent=Agent(**loads(row.agent_snapshot)),
+    return Session(id=row.id, agent=_snapshot(row.agent_snapshot),
                    environment_id=row.environment_id, status=row.status,
                    turn_status=row.turn_status, turn_id=row.turn_id, title=row.title,
                    metadata=loads(row.metadata), resources=loads(row.resources),

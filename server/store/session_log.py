@@ -9,6 +9,7 @@ from sqlalchemy import Connection, and_, insert, select, update
 
 from server.domain.models import Event, Session
 from server.store import notify, rows
+from server.store.sessions import get_session
 from server.store.tables import events, sessions
 
 
@@ -85,10 +86,7 @@ class SessionLog:
 
 
 def lock_session(conn: Connection, workspace_id: str, session_id: str) -> Session | None:
-    row = conn.execute(select(sessions).where(
-        sessions.c.id == session_id, sessions.c.workspace_id == workspace_id)
-        .with_for_update()).first()
-    return rows.session_from(row) if row else None
+    return get_session(conn, workspace_id, session_id, for_update=True)
 
 
 def runnable_sessions(conn: Connection, workspace_id: str, now: int,
