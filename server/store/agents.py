@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from server.domain.errors import Aborted, FailedPrecondition, NotFound
 from server.domain.models import Agent
@@ -14,6 +14,12 @@ from server.store.tables import agent_versions, agents
 _JOINED = select(agents, agent_versions.c.version, agent_versions.c.body,
                  agent_versions.c.created_at.label("version_created_at")).join(
     agent_versions, agent_versions.c.agent_id == agents.c.id)
+
+
+_ONE = _JOINED.where(agents.c.id == bindparam("agent_id"),
+                     agents.c.workspace_id == bindparam("workspace_id"))
+_LATEST = _ONE.where(agent_versions.c.version == agents.c.latest_version)
+_VERSION = _ONE.where(agent_versions.c.version == bindparam("version"))
 
 
 def _from(row: Any) -> Agent:
@@ -36,12 +42,11 @@ def _insert_version(conn: Connection, workspace_id: str, agent: Agent) -> None:
 def get_agent(conn: Connection, workspace_id: str, agent_id: str,
               version: int | None = None) -> Agent | None:
     """The agent at `version`, or at its latest version when None."""
-    query = _JOINED.where(agents.c.id == agent_id, agents.c.workspace_id == workspace_id)
+    params = {"agent_id": agent_id, "workspace_id": workspace_id}
     if version is None:
-        query = query.where(agent_versions.c.version == agents.c.latest_version)
+        row = conn.execute(_LATEST, params).first()
     else:
-        query = query.where(agent_versions.c.version == version)
-    row = conn.execute(query).first()
+        row = conn.execute(_VERSION, {**params, "version": version}).first()
     return _from(row) if row else None
 
 

@@ -5,25 +5,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, delete, exists, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, exists, insert, select, update
 
 from server.domain.errors import FailedPrecondition
 from server.domain.models import Environment
 from server.store import keyset, rows
 from server.store.tables import environments, sessions
 
+_BY_ID = select(environments).where(environments.c.id == bindparam("environment_id"),
+                                    environments.c.workspace_id == bindparam("workspace_id"))
+_BY_ID_LOCKED = _BY_ID.with_for_update()
+
 
 def insert_environment(conn: Connection, workspace_id: str, env: Environment) -> None:
-    conn.execute(insert(environments).values(rows.environment_values(env, workspace_id)))
+    conn.execute(insert(environments), rows.environment_values(env, workspace_id))
 
 
 def get_environment(conn: Connection, workspace_id: str, environment_id: str,
                     for_update: bool = False) -> Environment | None:
-    query = select(environments).where(environments.c.id == environment_id,
-                                       environments.c.workspace_id == workspace_id)
-    if for_update:
-        query = query.with_for_update()
-    row = conn.execute(query).first()
+    row = conn.execute(_BY_ID_LOCKED if for_update else _BY_ID,
+                       {"environment_id": environment_id, "workspace_id": workspace_id}).first()
     return rows.environment_from(row) if row else None
 
 

@@ -36,6 +36,6 @@ def recall(conn: Connection, workspace_id: str, key: RequestKey) -> str | None:
 
 def remember(conn: Connection, workspace_id: str, key: RequestKey, result: str, now: int) -> None:
     """Records the result of a request; a concurrent duplicate fails the transaction (retried)."""
-    conn.execute(insert(request_ids).values(
-        workspace_id=workspace_id, scope=key.scope, request_id=key.request_id,
-        fingerprint=key.fingerprint, result=result, created_at=now))
+    conn.execute(insert(request_ids), {
+        "workspace_id": workspace_id, "scope": key.scope, "request_id": key.request_id,
+        "fingerprint": key.fingerprint, "result": result, "created_at": now})

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, and_, insert, select, update
 
 from server.domain.models import Event, Session
 from server.store import notify, rows
-from server.store.sessions import get_session
+from server.store.sessions import get_session, write_state
 from server.store.tables import events, sessions
 
 
@@ -77,8 +77,7 @@ class SessionLog:
     def flush(self) -> None:
         """Writes the appended events and the session's new state."""
         self._flush_events()
-        self.conn.execute(update(sessions).where(sessions.c.id == self.session.id)
-                          .values(rows.session_state_values(self.session)))
+        write_state(self.conn, self.session)
         if self.appended:
             runnable = any(e.type == "session.status_running" for e in self.appended)
             notify.notify(self.conn, self.session.id, self.session.last_sequence,

@@ -13,7 +13,7 @@ from server.store.tables import events, sessions
 
 
 def insert_session(conn: Connection, workspace_id: str, session: Session) -> None:
-    conn.execute(insert(sessions).values(rows.session_values(session, workspace_id)))
+    conn.execute(insert(sessions), rows.session_values(session, workspace_id))
 
 
 # Built once: GetSession is the hottest read, and building a statement costs more than
@@ -21,6 +21,15 @@ def insert_session(conn: Connection, workspace_id: str, session: Session) -> Non
 _BY_ID = select(sessions).where(sessions.c.id == bindparam("session_id"),
                                 sessions.c.workspace_id == bindparam("workspace_id"))
 _BY_ID_LOCKED = _BY_ID.with_for_update()
+
+
+_WRITE_STATE = update(sessions).where(sessions.c.id == bindparam("the_session_id"))
+
+
+def write_state(conn: Connection, session: Session) -> None:
+    """Stores the parts of a session that change after it is created."""
+    conn.execute(_WRITE_STATE, {**rows.session_state_values(session),
+                                "the_session_id": session.id})
 
 
 def get_session(conn: Connection, workspace_id: str, session_id: str,
@@ -69,8 +78,7 @@ def change_session(conn: Connection, workspace_id: str, session_id: str,
     if current is None:
         return None
     new = change(current)
-    conn.execute(update(sessions).where(sessions.c.id == session_id)
-                 .values(rows.session_state_values(new)))
+    write_state(conn, new)
     return new
 
 

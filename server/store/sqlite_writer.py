@@ -63,8 +63,12 @@ class GroupCommitWriter:
             with self._connect() as conn:
                 conn.execution_options(sqlite_write=True)
                 with conn.begin():
-                    for work, args, _ in group:
-                        outcomes.append(self._one(conn, work, args))
+                    if len(group) == 1:  # alone: its failure rolls back the transaction
+                        work, args, _ = group[0]
+                        outcomes.append((True, work(conn, *args)))
+                    else:
+                        for work, args, _ in group:
+                            outcomes.append(self._one(conn, work, args))
         except Exception as error:  # noqa: BLE001 - the commit failed: every unit failed
             failure = self._translate(error)
             for _, _, done in group:
