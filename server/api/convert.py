@@ -174,3 +174,18 @@ def event_to(event: Event) -> event_pb2.Event:
     stamp(out.created_at, event.created_at)
     stamp(out.processed_at, event.processed_at)
     return out
+
+
+_STREAM_ITEMS: dict[tuple[str, int | None], session_pb2.StreamEventsResponse] = {}
+
+
+def stream_item(event: Event) -> session_pb2.StreamEventsResponse:
+    """An event as a stream sends it. Every open stream of a session sends the same events,
+    so each is converted once (until it changes: `processed_at` is the only field that does)."""
+    key = (event.id, event.processed_at)
+    item = _STREAM_ITEMS.get(key)
+    if item is None:
+        if len(_STREAM_ITEMS) >= 4096:
+            _STREAM_ITEMS.clear()
+        item = _STREAM_ITEMS[key] = session_pb2.StreamEventsResponse(event=event_to(event))
+    return item

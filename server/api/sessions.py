@@ -135,4 +135,4 @@ class SessionService(session_pb2_grpc.SessionServiceServicer):
                 beat.time.GetCurrentTime()
                 yield session_pb2.StreamEventsResponse(heartbeat=beat)
             else:
-                yield session_pb2.StreamEventsResponse(event=convert.event_to(item))
+                yield convert.stream_item(item)
