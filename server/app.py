@@ -13,24 +13,39 @@ from managedagents.v1 import (
     agent_pb2_grpc,
     environment_pb2,
     environment_pb2_grpc,
+    file_pb2,
+    file_pb2_grpc,
+    memory_store_pb2,
+    memory_store_pb2_grpc,
     runtime_pb2,
     runtime_pb2_grpc,
     session_pb2,
     session_pb2_grpc,
+    vault_pb2,
+    vault_pb2_grpc,
 )
 
 from server import reflection
 from server.api.agents import AgentService
 from server.api.environments import EnvironmentService
+from server.api.files import FileService
+from server.api.holders import MemoryStoreService, VaultService
 from server.api.runtime import RuntimeService
 from server.api.sessions import SessionService
 from server.config import Settings
+from server.domain import ids
 from server.domain.agents import Agents
 from server.domain.environments import Environments
 from server.domain.events import Events
+from server.domain.files import Files, Limits
+from server.domain.holders import Holders
+from server.domain.memories import Memories
 from server.domain.runtime import Runtime
+from server.domain.session_resources import SessionResources
 from server.domain.sessions import Sessions
+from server.domain.vaults import Credentials
 from server.store import Database, Store
+from server.store.referenced import ReferencedStore
 from server.streaming.hub import Hub
 from server.streaming.pg_listener import PostgresListener
 from server.streaming.poller import poll_heads
@@ -42,6 +57,9 @@ SERVICE_NAMES = (
     agent_pb2.DESCRIPTOR.services_by_name["AgentService"].full_name,
     environment_pb2.DESCRIPTOR.services_by_name["EnvironmentService"].full_name,
     runtime_pb2.DESCRIPTOR.services_by_name["RuntimeService"].full_name,
+    file_pb2.DESCRIPTOR.services_by_name["FileService"].full_name,
+    vault_pb2.DESCRIPTOR.services_by_name["VaultService"].full_name,
+    memory_store_pb2.DESCRIPTOR.services_by_name["MemoryStoreService"].full_name,
 )
 
 
@@ -109,8 +127,18 @@ async def create_server(settings: Settings) -> Service:
         ("grpc.max_receive_message_length", 32 * 1024 * 1024),
     ])
     session_pb2_grpc.add_SessionServiceServicer_to_server(
-        SessionService(Sessions(store, hub), Events(store, hub, settings.heartbeat_seconds)),
-        server)
+        SessionService(Sessions(store, hub), Events(store, hub, settings.heartbeat_seconds),
+                       SessionResources(store)), server)
+    referenced = ReferencedStore(database)
+    files = Files(referenced, store, Limits(settings.file_max_bytes,
+                                            settings.session_files_max_bytes))
+    file_pb2_grpc.add_FileServiceServicer_to_server(FileService(files), server)
+    vaults = Holders(referenced, "vault", ids.VAULT)
+    vault_pb2_grpc.add_VaultServiceServicer_to_server(
+        VaultService(vaults, Credentials(vaults)), server)
+    stores = Holders(referenced, "memory store", ids.MEMORY_STORE)
+    memory_store_pb2_grpc.add_MemoryStoreServiceServicer_to_server(
+        MemoryStoreService(stores, Memories(stores)), server)
     agent_pb2_grpc.add_AgentServiceServicer_to_server(AgentService(Agents(store)), server)
     environment_pb2_grpc.add_EnvironmentServiceServicer_to_server(
         EnvironmentService(Environments(store)), server)

@@ -23,6 +23,8 @@ class Settings:
     stream_buffer_events: int = 1024
     lease_sweep_seconds: float = 1.0
     head_poll_seconds: float = 5.0
+    file_max_bytes: int = 50 * 2**20
+    session_files_max_bytes: int = 500 * 2**20
     log_level: str = "INFO"
 
 
@@ -36,6 +38,8 @@ HELP = {
     "stream_buffer_events": "events buffered per stream before it reads from the database",
     "lease_sweep_seconds": "how often expired runtime leases are looked for",
     "head_poll_seconds": "how often open streams' heads are polled behind the hints",
+    "file_max_bytes": "largest file an upload may store, in bytes",
+    "session_files_max_bytes": "most bytes of ready files one session may hold",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
 }
 

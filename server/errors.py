@@ -9,6 +9,7 @@ from typing import Any, NoReturn, TypeVar
 
 import grpc
 from google.protobuf import any_pb2
+from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
@@ -67,8 +68,11 @@ async def _abort(context: grpc.aio.ServicerContext, error: Exception, method: st
     await context.abort(grpc.StatusCode.INTERNAL, "internal error; it has been logged")
 
 
-def _screen(request: Any) -> None:
-    """Refuses text no database can store, naming the field, before any work is done."""
+def screen(request: Any) -> None:
+    """Refuses text no database can store, naming the field, before any work is done.
+    (A client stream is screened message by message by its servicer.)"""
+    if not isinstance(request, Message):
+        return
     field = convert.nul_field(request)
     if field is not None:
         raise errors.InvalidArgument.one(field, "must not contain NUL characters")
@@ -79,7 +83,7 @@ def unary(method: F) -> F:
     @functools.wraps(method)
     async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
         try:
-            _screen(request)
+            screen(request)
             return await method(self, request, context)
         except Exception as error:  # noqa: BLE001 - every failure leaves as a status
             await _abort(context, error, method.__name__)
@@ -92,7 +96,7 @@ def streaming(method: F) -> F:
     async def wrapper(self: Any, request: Any,
                       context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
         try:
-            _screen(request)
+            screen(request)
             async for item in method(self, request, context):
                 yield item
         except Exception as error:  # noqa: BLE001 - every failure leaves as a status

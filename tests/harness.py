@@ -57,6 +57,8 @@ class RunningServer:
     stream_buffer_events: int = 1024
     lease_sweep_seconds: float = 1.0
     head_poll_seconds: float = 0.5
+    file_max_bytes: int = 50 * 2**20
+    session_files_max_bytes: int = 500 * 2**20
     service: Service | None = None
     address: str = ""
     channel: grpc.Channel | None = None
@@ -73,7 +75,9 @@ class RunningServer:
                             heartbeat_seconds=self.heartbeat_seconds, db_pool_size=8,
                             stream_buffer_events=self.stream_buffer_events,
                             lease_sweep_seconds=self.lease_sweep_seconds,
-                            head_poll_seconds=self.head_poll_seconds)
+                            head_poll_seconds=self.head_poll_seconds,
+                            file_max_bytes=self.file_max_bytes,
+                            session_files_max_bytes=self.session_files_max_bytes)
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
         self.service = self.call(self._start(settings))

@@ -82,3 +82,17 @@ def expect_error(call: Any, code: grpc.StatusCode, field: str | None = None,
     if reason is not None:
         assert found["error_info"].reason == reason
     return error
+
+
+def upload(srv: Any, content: bytes, chunk: int = 64 * 1024, **metadata: Any) -> Any:
+    """Uploads `content` in chunks; returns the File."""
+    from managedagents.v1 import file_pb2, file_pb2_grpc
+
+    metadata.setdefault("filename", unique("file") + ".txt")
+    stub = file_pb2_grpc.FileServiceStub(srv.channel)
+
+    def parts():
+        yield file_pb2.UploadFileRequest(metadata=file_pb2.UploadFileMetadata(**metadata))
+        for start in range(0, len(content), chunk):
+            yield file_pb2.UploadFileRequest(chunk=content[start:start + chunk])
+    return stub.UploadFile(parts())

@@ -16,6 +16,7 @@ from tests.helpers import (
     message,
     send,
     unique,
+    upload,
 )
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
@@ -78,16 +79,18 @@ def test_inline_environment(server):
 def test_file_resource_paths_are_normalised(server):
     def file(**fields):
         return session_pb2.SessionResource(file=session_pb2.FileResource(**fields))
+    a, b, c, d = (upload(server, b"x").id for _ in range(4))
     session = create_session(server, resources=[
-        file(file_id="file_a"),
-        file(file_id="file_b", path="docs/b.txt"),
-        file(file_id="file_c", mount_path="/data/x/../c.txt"),
-        file(file_id="file_d", path="/data/d", mount_path="/data/d"),
+        file(file_id=a),
+        file(file_id=b, path="docs/b.txt"),
+        file(file_id=c, mount_path="/data/x/../c.txt"),
+        file(file_id=d, path="/data/d", mount_path="/data/d"),
         session_pb2.SessionResource(github_repository=session_pb2.GitHubRepositoryResource(
             url="https://github.com/o/r", mount_path="/repo", authorization_token="ghp_secret")),
     ])
     paths = [r.file.path for r in session.resources[:4]]
-    assert paths == ["/data/file_a", "/data/docs/b.txt", "/data/c.txt", "/data/d"]
+    assert paths == [f"/data/{a}", "/data/docs/b.txt", "/data/c.txt", "/data/d"]
+    assert all(r.id.startswith("sesrsc_") for r in session.resources)
     assert all(not r.file.mount_path for r in session.resources[:4])
     repo = session.resources[4].github_repository
     assert repo.url == "https://github.com/o/r" and repo.authorization_token == ""

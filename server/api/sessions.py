@@ -11,9 +11,11 @@ from managedagents.v1 import common_pb2, session_pb2, session_pb2_grpc
 from server import errors
 from server.api import convert
 from server.api.runtime import incoming
+from server.api.session_resources import SessionResourceMethods
 from server.api.workspace import workspace_of
 from server.domain.events import EventQuery, Events
 from server.domain.models import Agent, Session
+from server.domain.session_resources import SessionResources
 from server.domain.sessions import NewSession, SessionQuery, Sessions
 from server.streaming.follow import Heartbeat
 
@@ -25,12 +27,14 @@ def _micros_if_set(request: object, name: str) -> int | None:
     return convert.micros(ts, name)
 
 
-class SessionService(session_pb2_grpc.SessionServiceServicer):
+class SessionService(SessionResourceMethods, session_pb2_grpc.SessionServiceServicer):
     """Serves managedagents.v1.SessionService."""
 
-    def __init__(self, sessions: Sessions, events: Events) -> None:
+    def __init__(self, sessions: Sessions, events: Events,
+                 resources: SessionResources) -> None:
         self.sessions = sessions
         self.events = events
+        self.resources = resources
 
     @errors.unary
     async def CreateSession(self, request: session_pb2.CreateSessionRequest,

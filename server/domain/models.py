@@ -104,3 +104,58 @@ class Page:
 
     items: list[Any]
     next_page_token: str
+
+
+@dataclass(slots=True)
+class File:
+    """A file's metadata; its content is stored apart, in chunks."""
+
+    id: str
+    filename: str
+    mime_type: str
+    purpose: str
+    status: str = "uploading"
+    size_bytes: int = 0
+    sha256: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+    session_id: str | None = None
+    created_at: int = 0
+    updated_at: int = 0
+
+
+@dataclass(slots=True)
+class Holder:
+    """A vault or a memory store: a named, archivable container."""
+
+    id: str
+    name: str
+    description: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+    archived_at: int | None = None
+    created_at: int = 0
+    updated_at: int = 0
+
+
+@dataclass(slots=True)
+class Credential:
+    """A vault credential. `public` holds what may be shown; `secret` is never returned."""
+
+    id: str
+    vault_id: str
+    kind: str  # "static_bearer" or "environment_variable"
+    public: dict[str, str]
+    secret: str
+    created_at: int = 0
+
+
+@dataclass(slots=True)
+class Memory:
+    """Content at a path in a memory store, at one version."""
+
+    id: str
+    memory_store_id: str
+    path: str
+    content: str
+    version: int = 1
+    created_at: int = 0
+    updated_at: int = 0

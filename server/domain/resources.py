@@ -9,6 +9,7 @@ from server.domain import ids
 from server.domain.models import Json
 from server.domain.validation import Violations
 
+RESOURCE = "sesrsc"
 DATA_ROOT = "/data"
 PATH_MAX = 512
 RESOURCES_MAX = 100
@@ -65,6 +66,28 @@ def check_github_repository(v: Violations, field: str, repo: Json) -> Json:
     return stored
 
 
+def check_resource(v: Violations, where: str, resource: Json) -> Json | None:
+    """Validates one resource; returns it as stored, with a new `id`, or None if unusable."""
+    item: Json
+    if "file" in resource:
+        item = {"file": check_file(v, f"{where}.file", resource["file"])}
+    elif "github_repository" in resource:
+        item = {"github_repository": check_github_repository(
+            v, f"{where}.github_repository", resource["github_repository"])}
+    else:
+        v.add(where, "must set one of: file, github_repository")
+        return None
+    item["id"] = ids.new_id(RESOURCE)
+    return item
+
+
+def mount_path(resource: Json) -> str:
+    """Where a stored resource is mounted ('' for a repository without a mount path)."""
+    if "file" in resource:
+        return str(resource["file"]["path"])
+    return str(resource.get("github_repository", {}).get("mount_path", ""))
+
+
 def check_resources(v: Violations, field: str, resources: list[Json]) -> list[Json]:
     """Validates and normalises a session's resources; mount paths must be distinct."""
     if len(resources) > RESOURCES_MAX:
@@ -73,16 +96,10 @@ def check_resources(v: Violations, field: str, resources: list[Json]) -> list[Js
     seen_paths: dict[str, int] = {}
     for i, resource in enumerate(resources):
         where = f"{field}[{i}]"
-        if "file" in resource:
-            item = {"file": check_file(v, f"{where}.file", resource["file"])}
-            path = item["file"]["path"]
-        elif "github_repository" in resource:
-            item = {"github_repository": check_github_repository(
-                v, f"{where}.github_repository", resource["github_repository"])}
-            path = item["github_repository"].get("mount_path", "")
-        else:
-            v.add(where, "must set one of: file, github_repository")
+        item = check_resource(v, where, resource)
+        if item is None:
             continue
+        path = mount_path(item)
         if path and path in seen_paths:
             v.add(where, f"mounts at {path!r}, as {field}[{seen_paths[path]}] does")
         elif path:
@@ -97,7 +114,7 @@ def public_view(resources: list[Json]) -> list[Json]:
     for resource in resources:
         repo = resource.get("github_repository")
         if repo is not None and "authorization_token" in repo:
-            resource = {"github_repository": {k: v for k, v in repo.items()
-                                              if k != "authorization_token"}}
+            resource = {**resource, "github_repository": {
+                k: v for k, v in repo.items() if k != "authorization_token"}}
         out.append(resource)
     return out

@@ -13,8 +13,17 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Connection, exc
 
 from server.domain.errors import FailedPrecondition, NotFound
-from server.domain.models import Agent, Environment, Event, Session
-from server.store import agents, environments, events, request_ids, rows, session_log, sessions
+from server.domain.models import Agent, Environment, Event, Json, Session
+from server.store import (
+    agents,
+    environments,
+    events,
+    references,
+    request_ids,
+    rows,
+    session_log,
+    sessions,
+)
 from server.store.database import Database
 from server.store.request_ids import RequestKey
 from server.store.session_cache import SessionCache
@@ -123,6 +132,9 @@ class Store:
                 environments.insert_environment(conn, ws, inline)
             else:
                 _usable_environment(conn, ws, session.environment_id)
+            references.check_files(conn, ws, [(f"resources[{i}]", r)
+                                              for i, r in enumerate(session.resources)])
+            references.check_holders(conn, ws, session.vault_ids, session.memory_store_ids)
             sessions.insert_session(conn, ws, session)
             if key:
                 request_ids.remember(conn, ws, key, session.id, session.created_at)
@@ -147,6 +159,16 @@ class Store:
                              change: Callable[[Session], Session]) -> Session | None:
         return await self.db.write(sessions.change_session, ws, session_id, change,
                                    after_commit=self._forget(ws, session_id))
+
+    async def change_resources(self, ws: str, session_id: str,
+                               change: Callable[[Session], Session],
+                               new: list[tuple[str, Json]]) -> Session | None:
+        """Changes a session's resources; `new` ones (with where they sit in the request)
+        must name ready files, checked in the same transaction."""
+        def work(conn: Connection) -> Session | None:
+            references.check_files(conn, ws, new)
+            return sessions.change_session(conn, ws, session_id, change)
+        return await self.db.write(work, after_commit=self._forget(ws, session_id))
 
     async def delete_session(self, ws: str, session_id: str) -> bool:
         return await self.db.write(sessions.delete_session, ws, session_id,

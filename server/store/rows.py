@@ -9,7 +9,16 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from server.domain.models import Agent, Environment, Event, Session
+from server.domain.models import (
+    Agent,
+    Credential,
+    Environment,
+    Event,
+    File,
+    Holder,
+    Memory,
+    Session,
+)
 
 
 def dumps(value: Any) -> str:
@@ -63,7 +72,7 @@ def session_values(s: Session, workspace_id: str) -> dict[str, Any]:
             "lease_expires_at": s.lease_expires_at, "running_since": s.running_since}
 
 
-_STATE = ("status", "turn_status", "turn_id", "title", "metadata", "active_seconds",
+_STATE = ("status", "turn_status", "turn_id", "title", "metadata", "resources", "active_seconds",
           "last_sequence", "archived_at", "updated_at", "pending_actions", "lease_id",
           "lease_owner", "lease_expires_at", "running_since")
 
@@ -105,3 +114,42 @@ def event_from(row: Row[Any]) -> Event:
     return Event(id=row.id, type=row.type, session_id=row.session_id, sequence=row.sequence,
                  turn_id=row.turn_id, created_at=row.created_at,
                  processed_at=row.processed_at, payload=loads(row.payload))
+
+
+def file_values(f: File, workspace_id: str) -> dict[str, Any]:
+    return {"id": f.id, "workspace_id": workspace_id, "filename": f.filename,
+            "mime_type": f.mime_type, "purpose": f.purpose, "status": f.status,
+            "size_bytes": f.size_bytes, "sha256": f.sha256, "metadata": dumps(f.metadata),
+            "session_id": f.session_id, "created_at": f.created_at,
+            "updated_at": f.updated_at}
+
+
+def file_from(row: Row[Any]) -> File:
+    return File(id=row.id, filename=row.filename, mime_type=row.mime_type,
+                purpose=row.purpose, status=row.status, size_bytes=row.size_bytes,
+                sha256=row.sha256, metadata=loads(row.metadata), session_id=row.session_id,
+                created_at=row.created_at, updated_at=row.updated_at)
+
+
+def holder_values(h: Holder, workspace_id: str) -> dict[str, Any]:
+    return {"id": h.id, "workspace_id": workspace_id, "name": h.name,
+            "description": h.description, "metadata": dumps(h.metadata),
+            "archived_at": h.archived_at, "created_at": h.created_at,
+            "updated_at": h.updated_at}
+
+
+def holder_from(row: Row[Any]) -> Holder:
+    return Holder(id=row.id, name=row.name, description=row.description,
+                  metadata=loads(row.metadata), archived_at=row.archived_at,
+                  created_at=row.created_at, updated_at=row.updated_at)
+
+
+def credential_from(row: Row[Any]) -> Credential:
+    return Credential(id=row.id, vault_id=row.vault_id, kind=row.kind,
+                      public=loads(row.public), secret=row.secret, created_at=row.created_at)
+
+
+def memory_from(row: Row[Any]) -> Memory:
+    return Memory(id=row.id, memory_store_id=row.memory_store_id, path=row.path,
+                  content=row.content, version=row.version, created_at=row.created_at,
+                  updated_at=row.updated_at)

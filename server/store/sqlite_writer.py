@@ -58,6 +58,11 @@ class GroupCommitWriter:
             self._commit(group)
 
     def _commit(self, group: list[Unit]) -> None:
+        # A unit whose caller cancelled before it started is dropped, as an executor would;
+        # one that starts can no longer be cancelled, so its result always finds its future.
+        group = [unit for unit in group if unit[2].set_running_or_notify_cancel()]
+        if not group:
+            return
         outcomes: list[tuple[bool, Any]] = []
         try:
             with self._connect() as conn:

@@ -9,10 +9,12 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 # Times are epoch microseconds (BigInteger): exact and the same on SQLite and PostgreSQL.
@@ -121,5 +123,100 @@ request_ids = Table(
     Column("request_id", String(256), primary_key=True),
     Column("fingerprint", String(64), nullable=False),  # digest of the request it was used with
     Column("result", Text, nullable=False),  # what identifies the result (IDs, sequence range)
+    Column("created_at", BigInteger, nullable=False),
+)
+
+# Files (migration 0003). Content lives in the database in chunks, so every replica can
+# serve every file and an upload never holds a whole file in memory.
+files = Table(
+    "files",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("workspace_id", ID, nullable=False),
+    Column("filename", String(255), nullable=False),
+    Column("mime_type", String(255), nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("metadata", Text, nullable=False),
+    Column("session_id", ID),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index("ix_files_workspace_created", "workspace_id", "created_at", "id"),
+    Index("ix_files_session", "session_id", "status"),
+)
+
+file_chunks = Table(
+    "file_chunks",
+    metadata,
+    Column("file_id", ID, ForeignKey("files.id", ondelete="CASCADE"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+)
+
+vaults = Table(
+    "vaults",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("workspace_id", ID, nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("metadata", Text, nullable=False),
+    Column("archived_at", BigInteger),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index("ix_vaults_workspace_created", "workspace_id", "created_at", "id"),
+)
+
+vault_credentials = Table(
+    "vault_credentials",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("workspace_id", ID, nullable=False),
+    Column("vault_id", ID, ForeignKey("vaults.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("public", Text, nullable=False),  # what may be shown: URL, variable name
+    Column("secret", Text, nullable=False),  # write-only: never leaves the store to a caller
+    Column("created_at", BigInteger, nullable=False),
+    Index("ix_vault_credentials_vault", "vault_id", "created_at"),
+)
+
+memory_stores = Table(
+    "memory_stores",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("workspace_id", ID, nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("metadata", Text, nullable=False),
+    Column("archived_at", BigInteger),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index("ix_memory_stores_workspace_created", "workspace_id", "created_at", "id"),
+)
+
+memories = Table(
+    "memories",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("workspace_id", ID, nullable=False),
+    Column("memory_store_id", ID, ForeignKey("memory_stores.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    UniqueConstraint("memory_store_id", "path", name="uq_memories_store_path"),
+)
+
+# Earlier contents of memories: an update keeps the version it replaces.
+memory_versions = Table(
+    "memory_versions",
+    metadata,
+    Column("memory_id", ID, ForeignKey("memories.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("content", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
 )

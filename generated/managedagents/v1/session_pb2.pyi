@@ -97,12 +97,14 @@ class SessionStats(_message.Message):
     def __init__(self, active_seconds: _Optional[float] = ..., duration_seconds: _Optional[float] = ...) -> None: ...
 
 class SessionResource(_message.Message):
-    __slots__ = ("file", "github_repository")
+    __slots__ = ("file", "github_repository", "id")
     FILE_FIELD_NUMBER: _ClassVar[int]
     GITHUB_REPOSITORY_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
     file: FileResource
     github_repository: GitHubRepositoryResource
-    def __init__(self, file: _Optional[_Union[FileResource, _Mapping]] = ..., github_repository: _Optional[_Union[GitHubRepositoryResource, _Mapping]] = ...) -> None: ...
+    id: str
+    def __init__(self, file: _Optional[_Union[FileResource, _Mapping]] = ..., github_repository: _Optional[_Union[GitHubRepositoryResource, _Mapping]] = ..., id: _Optional[str] = ...) -> None: ...
 
 class FileResource(_message.Message):
     __slots__ = ("file_id", "path", "mount_path")
@@ -321,3 +323,59 @@ class Heartbeat(_message.Message):
     time: _timestamp_pb2.Timestamp
     last_sequence: int
     def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_sequence: _Optional[int] = ...) -> None: ...
+
+class AddSessionResourceRequest(_message.Message):
+    __slots__ = ("session_id", "resource")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    resource: SessionResource
+    def __init__(self, session_id: _Optional[str] = ..., resource: _Optional[_Union[SessionResource, _Mapping]] = ...) -> None: ...
+
+class ListSessionResourcesRequest(_message.Message):
+    __slots__ = ("session_id",)
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    def __init__(self, session_id: _Optional[str] = ...) -> None: ...
+
+class ListSessionResourcesResponse(_message.Message):
+    __slots__ = ("resources",)
+    RESOURCES_FIELD_NUMBER: _ClassVar[int]
+    resources: _containers.RepeatedCompositeFieldContainer[SessionResource]
+    def __init__(self, resources: _Optional[_Iterable[_Union[SessionResource, _Mapping]]] = ...) -> None: ...
+
+class GetSessionResourceRequest(_message.Message):
+    __slots__ = ("session_id", "resource_id")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_ID_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    resource_id: str
+    def __init__(self, session_id: _Optional[str] = ..., resource_id: _Optional[str] = ...) -> None: ...
+
+class UpdateSessionResourceRequest(_message.Message):
+    __slots__ = ("session_id", "resource_id", "resource", "update_mask")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_ID_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    resource_id: str
+    resource: SessionResource
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, session_id: _Optional[str] = ..., resource_id: _Optional[str] = ..., resource: _Optional[_Union[SessionResource, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+
+class DeleteSessionResourceRequest(_message.Message):
+    __slots__ = ("session_id", "resource_id")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_ID_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    resource_id: str
+    def __init__(self, session_id: _Optional[str] = ..., resource_id: _Optional[str] = ...) -> None: ...
+
+class DeleteSessionResourceResponse(_message.Message):
+    __slots__ = ("id", "type")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    type: str
+    def __init__(self, id: _Optional[str] = ..., type: _Optional[str] = ...) -> None: ...

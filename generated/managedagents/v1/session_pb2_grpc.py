@@ -80,6 +80,31 @@ class SessionServiceStub:
                 request_serializer=managedagents_dot_v1_dot_session__pb2.StreamEventsRequest.SerializeToString,
                 response_deserializer=managedagents_dot_v1_dot_session__pb2.StreamEventsResponse.FromString,
                 _registered_method=True)
+        self.AddSessionResource = channel.unary_unary(
+                '/managedagents.v1.SessionService/AddSessionResource',
+                request_serializer=managedagents_dot_v1_dot_session__pb2.AddSessionResourceRequest.SerializeToString,
+                response_deserializer=managedagents_dot_v1_dot_session__pb2.SessionResource.FromString,
+                _registered_method=True)
+        self.ListSessionResources = channel.unary_unary(
+                '/managedagents.v1.SessionService/ListSessionResources',
+                request_serializer=managedagents_dot_v1_dot_session__pb2.ListSessionResourcesRequest.SerializeToString,
+                response_deserializer=managedagents_dot_v1_dot_session__pb2.ListSessionResourcesResponse.FromString,
+                _registered_method=True)
+        self.GetSessionResource = channel.unary_unary(
+                '/managedagents.v1.SessionService/GetSessionResource',
+                request_serializer=managedagents_dot_v1_dot_session__pb2.GetSessionResourceRequest.SerializeToString,
+                response_deserializer=managedagents_dot_v1_dot_session__pb2.SessionResource.FromString,
+                _registered_method=True)
+        self.UpdateSessionResource = channel.unary_unary(
+                '/managedagents.v1.SessionService/UpdateSessionResource',
+                request_serializer=managedagents_dot_v1_dot_session__pb2.UpdateSessionResourceRequest.SerializeToString,
+                response_deserializer=managedagents_dot_v1_dot_session__pb2.SessionResource.FromString,
+                _registered_method=True)
+        self.DeleteSessionResource = channel.unary_unary(
+                '/managedagents.v1.SessionService/DeleteSessionResource',
+                request_serializer=managedagents_dot_v1_dot_session__pb2.DeleteSessionResourceRequest.SerializeToString,
+                response_deserializer=managedagents_dot_v1_dot_session__pb2.DeleteSessionResourceResponse.FromString,
+                _registered_method=True)
 
 
 class SessionServiceServicer:
@@ -149,6 +174,41 @@ class SessionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AddSessionResource(self, request, context):
+        """Mounts one more file or repository into a session.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSessionResources(self, request, context):
+        """Lists a session's resources.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSessionResource(self, request, context):
+        """Returns one of a session's resources.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateSessionResource(self, request, context):
+        """Changes a repository resource's `mount_path` or `authorization_token`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteSessionResource(self, request, context):
+        """Removes a resource from a session.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SessionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -196,6 +256,31 @@ def add_SessionServiceServicer_to_server(servicer, server):
                     servicer.StreamEvents,
                     request_deserializer=managedagents_dot_v1_dot_session__pb2.StreamEventsRequest.FromString,
                     response_serializer=managedagents_dot_v1_dot_session__pb2.StreamEventsResponse.SerializeToString,
+            ),
+            'AddSessionResource': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddSessionResource,
+                    request_deserializer=managedagents_dot_v1_dot_session__pb2.AddSessionResourceRequest.FromString,
+                    response_serializer=managedagents_dot_v1_dot_session__pb2.SessionResource.SerializeToString,
+            ),
+            'ListSessionResources': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSessionResources,
+                    request_deserializer=managedagents_dot_v1_dot_session__pb2.ListSessionResourcesRequest.FromString,
+                    response_serializer=managedagents_dot_v1_dot_session__pb2.ListSessionResourcesResponse.SerializeToString,
+            ),
+            'GetSessionResource': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSessionResource,
+                    request_deserializer=managedagents_dot_v1_dot_session__pb2.GetSessionResourceRequest.FromString,
+                    response_serializer=managedagents_dot_v1_dot_session__pb2.SessionResource.SerializeToString,
+            ),
+            'UpdateSessionResource': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateSessionResource,
+                    request_deserializer=managedagents_dot_v1_dot_session__pb2.UpdateSessionResourceRequest.FromString,
+                    response_serializer=managedagents_dot_v1_dot_session__pb2.SessionResource.SerializeToString,
+            ),
+            'DeleteSessionResource': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSessionResource,
+                    request_deserializer=managedagents_dot_v1_dot_session__pb2.DeleteSessionResourceRequest.FromString,
+                    response_serializer=managedagents_dot_v1_dot_session__pb2.DeleteSessionResourceResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -442,6 +527,141 @@ class SessionService:
             '/managedagents.v1.SessionService/StreamEvents',
             managedagents_dot_v1_dot_session__pb2.StreamEventsRequest.SerializeToString,
             managedagents_dot_v1_dot_session__pb2.StreamEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddSessionResource(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/managedagents.v1.SessionService/AddSessionResource',
+            managedagents_dot_v1_dot_session__pb2.AddSessionResourceRequest.SerializeToString,
+            managedagents_dot_v1_dot_session__pb2.SessionResource.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSessionResources(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/managedagents.v1.SessionService/ListSessionResources',
+            managedagents_dot_v1_dot_session__pb2.ListSessionResourcesRequest.SerializeToString,
+            managedagents_dot_v1_dot_session__pb2.ListSessionResourcesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSessionResource(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/managedagents.v1.SessionService/GetSessionResource',
+            managedagents_dot_v1_dot_session__pb2.GetSessionResourceRequest.SerializeToString,
+            managedagents_dot_v1_dot_session__pb2.SessionResource.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateSessionResource(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/managedagents.v1.SessionService/UpdateSessionResource',
+            managedagents_dot_v1_dot_session__pb2.UpdateSessionResourceRequest.SerializeToString,
+            managedagents_dot_v1_dot_session__pb2.SessionResource.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteSessionResource(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/managedagents.v1.SessionService/DeleteSessionResource',
+            managedagents_dot_v1_dot_session__pb2.DeleteSessionResourceRequest.SerializeToString,
+            managedagents_dot_v1_dot_session__pb2.DeleteSessionResourceResponse.FromString,
             options,
             channel_credentials,
             insecure,
