@@ -7,6 +7,7 @@ import hashlib
 import os
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import pytest
@@ -156,3 +157,35 @@ def test_session_file_resources_must_be_ready(server):
     assert gone.id in error.details() and "resources[0].file.file_id" in error.details()
     expect_error(with_file("file_01JF3Z0000000000000000000"),
                  grpc.StatusCode.FAILED_PRECONDITION, reason="FILE_NOT_FOUND")
+
+
+def test_a_download_never_ends_cleanly_short_of_its_file(limited):
+    content = os.urandom(290_000)
+    file = upload(limited, content)
+    stream = files(limited).DownloadFile(file_pb2.DownloadFileRequest(file_id=file.id))
+    received = next(stream).chunk
+    files(limited).DeleteFile(file_pb2.DeleteFileRequest(file_id=file.id))
+    try:
+        for part in stream:
+            received += part.chunk
+    except grpc.RpcError as error:
+        assert error.code() == grpc.StatusCode.ABORTED  # deleted midway, and said so
+    else:
+        assert received == content  # or it had all been read before the delete
+
+
+def test_concurrent_uploads_never_exceed_the_session_limit(limited):
+    session = create_session(limited)
+    with ThreadPoolExecutor(12) as pool:
+        outcomes = list(pool.map(lambda _: _try_upload(limited, session.id), range(24)))
+    held = sum(f.size_bytes for f in all_files(limited, session_id=session.id))
+    assert held <= SESSION_LIMIT
+    assert outcomes.count("ok") == held // 30_000 and "other" not in outcomes
+
+
+def _try_upload(srv, session_id):
+    try:
+        upload(srv, b"z" * 30_000, session_id=session_id)
+        return "ok"
+    except grpc.RpcError as error:
+        return "full" if error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED else "other"

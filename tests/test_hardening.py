@@ -7,12 +7,14 @@ import base64
 import json
 import logging
 import sqlite3
+import threading
+import time
 
 import grpc
 import psycopg
 import pytest
 from google.protobuf import timestamp_pb2
-from managedagents.v1 import agent_pb2, session_pb2
+from managedagents.v1 import agent_pb2, session_pb2, session_pb2_grpc
 
 from tests.helpers import (
     create_agent,
@@ -145,3 +147,36 @@ def test_an_event_stored_after_its_sender_gave_up_still_reaches_streams(server):
     # What a reader sees includes the write whose caller left (no stale cached session).
     assert server.sessions.GetSession(session_pb2.GetSessionRequest(
         session_id=session.id)).last_sequence == 2
+
+
+def test_a_session_read_never_lags_its_events(server):
+    """GetSession must not return a state older than events a reader has already seen
+    (each client on a channel of its own, as separate callers would be)."""
+    session = create_session(server)
+    deadline = time.monotonic() + 6
+    lagging = []
+
+    def writer():
+        with grpc.insecure_channel(server.address) as channel:
+            stub = session_pb2_grpc.SessionServiceStub(channel)
+            while time.monotonic() < deadline:
+                stub.SendEvents(session_pb2.SendEventsRequest(session_id=session.id,
+                                                              events=[message("x")]))
+
+    def reader():
+        with grpc.insecure_channel(server.address) as channel:
+            stub = session_pb2_grpc.SessionServiceStub(channel)
+            while time.monotonic() < deadline:
+                seen = stub.ListEvents(session_pb2.ListEventsRequest(
+                    session_id=session.id, order=2, page_size=1)).events
+                head = stub.GetSession(session_pb2.GetSessionRequest(
+                    session_id=session.id)).last_sequence
+                if seen and head < seen[0].sequence:
+                    lagging.append((head, seen[0].sequence))
+    threads = [threading.Thread(target=writer) for _ in range(8)]
+    threads += [threading.Thread(target=reader) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert lagging == []

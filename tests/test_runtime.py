@@ -3,6 +3,8 @@ confirmations, custom tools, interrupts, queued messages, termination."""
 
 from __future__ import annotations
 
+import time
+
 import grpc
 import pytest
 from managedagents.v1 import event_pb2 as ev
@@ -169,6 +171,10 @@ def test_a_message_sent_while_running_is_queued_for_the_next_turn(runtime_server
     assert answers == ["You said: second"]
     stored_queued = next(e for e in listed(srv, session.id) if e.id == queued.id)
     assert stored_queued.turn_id == second[0].turn_id
+    replay = Reader(srv, session_id=session.id, after_sequence=0)
+    replayed = replay.until(lambda e: e.id == queued.id)[-1]
+    replay.close()
+    assert replayed.turn_id == second[0].turn_id  # a stream shows what the log holds
 
 
 def test_terminate_is_final(runtime_server):
@@ -183,3 +189,21 @@ def test_terminate_is_final(runtime_server):
     assert get(srv, session.id).status == session_pb2.SESSION_STATUS_TERMINATED
     expect_error(lambda: send(srv, session.id, message("more")),
                  grpc.StatusCode.FAILED_PRECONDITION, reason="SESSION_TERMINATED")
+
+
+def test_archiving_mid_turn_cancels_it_and_nothing_runs_after(runtime_server):
+    srv = runtime_server
+    session = create_session(srv)
+    reader = Reader(srv, session_id=session.id, after_sequence=0)
+    send(srv, session.id, message("/slow 400"))
+    reader.until(lambda e: e.type == "agent.thinking")
+    send(srv, session.id, message("queued"))
+    srv.sessions.ArchiveSession(session_pb2.ArchiveSessionRequest(session_id=session.id))
+    reader.until(idle(ev.STOP_REASON_CANCELLED))
+    reader.close()
+    after = get(srv, session.id)
+    assert after.status == session_pb2.SESSION_STATUS_IDLE and after.HasField("archived_at")
+    assert after.turn_status == session_pb2.TURN_STATUS_IDLE
+    head = after.last_sequence
+    time.sleep(1)  # the runtime's lease is gone: whatever it tries now is refused
+    assert get(srv, session.id).last_sequence == head

@@ -135,3 +135,21 @@ def test_an_event_no_hint_announced_arrives_by_the_slow_poll(server):
     event = reader.next_event()
     reader.close()
     assert (event.sequence, event.id) == (1, "evt_01JF3Z000000000000000UNHINTED")
+
+
+@pytest.fixture
+def busy_poll_server(backend_url):
+    """A server whose poll of stream heads runs far more often than its heartbeats."""
+    running = RunningServer(database_url=backend_url, heartbeat_seconds=0.3,
+                            head_poll_seconds=0.05).start()
+    yield running
+    running.stop()
+
+
+def test_idle_streams_get_heartbeats_however_often_heads_are_polled(busy_poll_server):
+    srv = busy_poll_server
+    session = create_session(srv)
+    reader = Reader(srv, session_id=session.id)
+    beats = [reader.wait_heartbeat() for _ in range(3)]
+    reader.close()
+    assert [b.last_sequence for b in beats] == [0, 0, 0]

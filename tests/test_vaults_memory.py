@@ -160,3 +160,16 @@ def test_unknown_containers_are_not_found(server, call):
             memory_store_id="memstore_01JF3Z0000000000000000000")), grpc.StatusCode.NOT_FOUND)
         expect_error(lambda: stores(server).GetMemoryStore(mem.GetMemoryStoreRequest(
             memory_store_id="vault_1")), INVALID, "memory_store_id")
+
+
+def test_deleting_through_another_store_touches_nothing(server):
+    a, b = make_store(server), make_store(server)
+    memory = stores(server).CreateMemory(mem.CreateMemoryRequest(
+        memory_store_id=b.id, path="/x.md", content="v1"))
+    stores(server).UpdateMemory(mem.UpdateMemoryRequest(memory_store_id=b.id,
+                                                        memory_id=memory.id, content="v2"))
+    expect_error(lambda: stores(server).DeleteMemory(mem.DeleteMemoryRequest(
+        memory_store_id=a.id, memory_id=memory.id)), grpc.StatusCode.NOT_FOUND)
+    old = stores(server).GetMemory(mem.GetMemoryRequest(memory_store_id=b.id,
+                                                        memory_id=memory.id, version=1))
+    assert old.content == "v1"

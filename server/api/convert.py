@@ -176,13 +176,14 @@ def event_to(event: Event) -> event_pb2.Event:
     return out
 
 
-_STREAM_ITEMS: dict[tuple[str, int | None], session_pb2.StreamEventsResponse] = {}
+_STREAM_ITEMS: dict[tuple[str, int | None, str], session_pb2.StreamEventsResponse] = {}
 
 
 def stream_item(event: Event) -> session_pb2.StreamEventsResponse:
     """An event as a stream sends it. Every open stream of a session sends the same events,
-    so each is converted once (until it changes: `processed_at` is the only field that does)."""
-    key = (event.id, event.processed_at)
+    so each is converted once (until it changes: only `processed_at` and, for a message
+    queued for a later turn, `turn_id` do)."""
+    key = (event.id, event.processed_at, event.turn_id)
     item = _STREAM_ITEMS.get(key)
     if item is None:
         if len(_STREAM_ITEMS) >= 4096:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from server.domain import ids, paging
 from server.domain.clock import now_us
-from server.domain.errors import FailedPrecondition, NotFound, ResourceExhausted
+from server.domain.errors import Aborted, FailedPrecondition, NotFound, ResourceExhausted
 from server.domain.models import File, Page
 from server.domain.updates import keyset_page
 from server.domain.validation import Violations, page_size, require_id
@@ -116,10 +116,12 @@ class Files:
         if file.status != "ready":
             raise FailedPrecondition(f"file {file_id!r} is {file.status}, not ready",
                                      "FILE_NOT_READY", file_id)
-        seq = 0
-        while (chunk := await self.store.chunk(file_id, seq)) is not None:
+        for seq in range(-(-file.size_bytes // CHUNK_BYTES)):  # every stored piece, in order
+            chunk = await self.store.chunk(file_id, seq)
+            if chunk is None:
+                raise Aborted(f"file {file_id!r} was deleted during the download",
+                              "FILE_DELETED")
             yield chunk
-            seq += 1
 
     async def list_page(self, ws: str, size: int, token: str, purpose: str, session_id: str,
                         include_deleted: bool, descending: bool) -> Page:

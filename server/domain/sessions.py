@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
-from server.domain import ids, paging
+from server.domain import appends, ids, paging, turns
 from server.domain.clock import now_us
 from server.domain.environments import DEFAULT_INLINE_NAME, check_environment, new_environment
 from server.domain.errors import FailedPrecondition, InvalidArgument, NotFound
@@ -14,7 +14,7 @@ from server.domain.models import Environment, Json, Page, Session
 from server.domain.resources import check_resources
 from server.domain.updates import apply_mask, keyset_page
 from server.domain.validation import Violations, page_size, require_id
-from server.store import RequestKey, Store
+from server.store import RequestKey, SessionLog, Store
 from server.streaming.hub import Hub
 
 UPDATABLE = frozenset({"title", "metadata"})
@@ -163,15 +163,11 @@ class Sessions:
     async def archive(self, ws: str, session_id: str) -> Session:
         require_id("session_id", session_id, ids.SESSION)
 
-        def change(current: Session) -> Session:
-            if current.archived_at is None:
-                current.archived_at = current.updated_at = now_us()
-            return current
+        def rules(log: SessionLog) -> Session:
+            turns.archive(log, now_us())
+            return log.session
 
-        session = await self.store.change_session(ws, session_id, change)
-        if session is None:
-            raise NotFound("session", session_id)
-        return session
+        return await appends.append(self.store, self.hub, ws, session_id, rules)
 
     async def delete(self, ws: str, session_id: str) -> None:
         require_id("session_id", session_id, ids.SESSION)

@@ -92,6 +92,20 @@ def end_turn(log: SessionLog, stop_reason: str, now: int) -> None:
         log.assign_turn([e.id for e in queued], s.turn_id)
 
 
+def archive(log: SessionLog, now: int) -> None:
+    """Archives the session; a turn under way (or waiting for answers) is cancelled, and
+    messages queued for later turns never run."""
+    s = log.session
+    if s.archived_at is not None:
+        return
+    if s.status != TERMINATED and (s.status != IDLE or s.turn_status != IDLE):
+        stop_running(log, now)
+        s.status, s.turn_status = IDLE, IDLE
+        s.pending_actions = []
+        emit(log, "session.status_idle", {"stop_reason": CANCELLED}, now)
+    s.archived_at = s.updated_at = now
+
+
 def terminate(log: SessionLog, reason: str, now: int) -> None:
     s = log.session
     stop_running(log, now)

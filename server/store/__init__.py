@@ -40,11 +40,29 @@ class Store:
         self.db = db
         # Only where this process is the only writer; replicas on PostgreSQL share no memory.
         self._sessions = SessionCache() if db.is_sqlite else None
+        # Sessions with a write under way: read from the database meanwhile, never cached,
+        # since the write may already be visible there before it has ended here.
+        self._writing: dict[tuple[str, str], int] = {}
 
     def _forget(self, ws: str, session_id: str) -> Callable[[], None] | None:
-        """What a write that changes this session's row runs after its commit."""
+        """Marks a write to the session as under way; returns what runs once it has ended."""
         cache = self._sessions
-        return None if cache is None else lambda: cache.forget(ws, session_id)
+        if cache is None:
+            return None
+        key = (ws, session_id)
+        self._writing[key] = self._writing.get(key, 0) + 1
+        done = False
+
+        def ended() -> None:
+            nonlocal done
+            if done:
+                return
+            done = True
+            left = self._writing.pop(key, 1) - 1
+            if left > 0:
+                self._writing[key] = left
+            cache.forget(ws, session_id)
+        return ended
 
     async def _idempotent_write(self, key: RequestKey | None, work: Callable[..., T],
                                 *args: Any, after_commit: Callable[[], None] | None = None
@@ -143,11 +161,14 @@ class Store:
 
     async def get_session(self, ws: str, session_id: str) -> Session | None:
         """The session (shared with other readers when cached: read it, never change it)."""
-        if self._sessions is not None and (hit := self._sessions.get(ws, session_id)):
+        cache = self._sessions
+        if cache is None or (ws, session_id) in self._writing:
+            return await self.db.read(sessions.get_session, ws, session_id)
+        if hit := cache.get(ws, session_id):
             return hit
         session = await self.db.read(sessions.get_session, ws, session_id)
-        if session is not None and self._sessions is not None:
-            self._sessions.put(ws, session)
+        if session is not None and (ws, session_id) not in self._writing:
+            cache.put(ws, session)
         return session
 
     async def list_sessions(self, ws: str, **query: Any) -> list[Session]:

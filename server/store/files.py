@@ -27,8 +27,10 @@ def get_file(conn: Connection, ws: str, file_id: str, for_update: bool = False) 
 
 
 def get_files(conn: Connection, ws: str, file_ids: list[str]) -> dict[str, File]:
+    """These files, share-locked until commit: a concurrent delete waits for the reader."""
     found = conn.execute(select(files).where(files.c.id.in_(file_ids),
-                                             files.c.workspace_id == ws)).all()
+                                             files.c.workspace_id == ws)
+                         .with_for_update(read=True)).all()
     return {row.id: rows.file_from(row) for row in found}
 
 

@@ -26,8 +26,9 @@ def get_holder(conn: Connection, table: Table, ws: str, holder_id: str,
 
 
 def get_holders(conn: Connection, table: Table, ws: str, ids: list[str]) -> dict[str, Holder]:
-    found = conn.execute(select(table).where(table.c.id.in_(ids),
-                                             table.c.workspace_id == ws)).all()
+    """These containers, share-locked until commit: a concurrent archive waits."""
+    found = conn.execute(select(table).where(table.c.id.in_(ids), table.c.workspace_id == ws)
+                         .with_for_update(read=True)).all()
     return {row.id: rows.holder_from(row) for row in found}
 
 

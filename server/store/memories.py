@@ -63,8 +63,11 @@ def list_memories(conn: Connection, ws: str, store_id: str, prefix: str,
 
 
 def delete_memory(conn: Connection, ws: str, store_id: str, memory_id: str) -> bool:
-    conn.execute(delete(memory_versions).where(memory_versions.c.memory_id == memory_id))
+    """Deletes the memory (only if it is in this store) and then its versions."""
     gone = conn.execute(delete(memories).where(
         memories.c.id == memory_id, memories.c.memory_store_id == store_id,
         memories.c.workspace_id == ws).returning(memories.c.id)).first()
-    return gone is not None
+    if gone is None:
+        return False
+    conn.execute(delete(memory_versions).where(memory_versions.c.memory_id == memory_id))
+    return True

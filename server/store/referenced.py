@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Table, exc
 
 from server.domain.errors import AlreadyExists, NotFound
 from server.domain.models import Credential, File, Holder, Memory
-from server.store import credentials, files, holders, memories, request_ids
+from server.store import credentials, files, holders, memories, request_ids, sessions
 from server.store.database import Database
 from server.store.request_ids import RequestKey
 from server.store.tables import memory_stores, vaults
@@ -47,6 +47,9 @@ class ReferencedStore:
         """Marks the upload ready; `admit(bytes the session already holds)` may refuse it."""
         def work(conn: Connection) -> None:
             if file.session_id:
+                # The session's row lock makes concurrent uploads to it count one at a time.
+                if sessions.get_session(conn, ws, file.session_id, for_update=True) is None:
+                    raise NotFound("session", file.session_id)
                 admit(files.session_bytes(conn, ws, file.session_id))
             files.set_status(conn, file)
         await self.db.write(work)

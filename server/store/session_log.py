@@ -92,7 +92,7 @@ def runnable_sessions(conn: Connection, workspace_id: str, now: int,
                       limit: int) -> list[str]:
     """Sessions whose turn needs a runtime: running or rescheduling, with no valid lease."""
     found = conn.execute(select(sessions.c.id).where(
-        sessions.c.workspace_id == workspace_id,
+        sessions.c.workspace_id == workspace_id, sessions.c.archived_at.is_(None),
         sessions.c.status.in_(("running", "rescheduling")),
         (sessions.c.lease_expires_at.is_(None)) | (sessions.c.lease_expires_at < now))
         .order_by(sessions.c.updated_at).limit(limit)).all()

@@ -32,6 +32,8 @@ async def follow(store: Store, hub: Hub, sub: Subscription, ws: str, session_id:
     committed after that read can be missed. Ends after a terminal event or a delete.
     """
     last = after_sequence
+    loop = asyncio.get_running_loop()
+    beat_at = loop.time() + heartbeat_seconds  # moved on by whatever is sent, nothing else
     while True:
         fresh = _take_contiguous(sub, last)
         if fresh:
@@ -40,6 +42,7 @@ async def follow(store: Store, hub: Hub, sub: Subscription, ws: str, session_id:
                 last = event.sequence
                 if event.type in event_rules.TERMINAL_TYPES:
                     return
+            beat_at = loop.time() + heartbeat_seconds
             continue
         if sub.head > last:
             batch = await store.events_after(ws, session_id, last, REPLAY_PAGE)
@@ -53,15 +56,17 @@ async def follow(store: Store, hub: Hub, sub: Subscription, ws: str, session_id:
                     return
             if not batch:  # the head moved ahead of what is stored: only after a delete
                 sub.head = last
+            beat_at = loop.time() + heartbeat_seconds
             continue
         if sub.deleted:
             yield _deleted(session_id, last)
             return
         sub.wakeup.clear()
         try:
-            await asyncio.wait_for(sub.wakeup.wait(), heartbeat_seconds)
+            await asyncio.wait_for(sub.wakeup.wait(), max(0.0, beat_at - loop.time()))
         except TimeoutError:
             yield Heartbeat(last)
+            beat_at = loop.time() + heartbeat_seconds
 
 
 def _take_contiguous(sub: Subscription, last: int) -> list[Event]:

@@ -87,7 +87,7 @@ class Hub:
         for sub in self._by_session.get(session_id, ()):
             if flag == "d":
                 sub.notify_deleted()
-            else:
+            elif head > sub.head:  # only news wakes a stream
                 sub.notify(head, [])
 
     def recheck_all(self) -> None:
