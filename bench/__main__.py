@@ -26,7 +26,7 @@ from managedagents.v1 import (
 from tqdm import tqdm
 
 from bench import baseline, growth, report
-from bench.load import Measured, measure
+from bench.load import Measured, measure, percentiles
 from bench.processes import Process, start_baseline, start_service
 
 SIZES = {
@@ -123,21 +123,55 @@ def streaming(size: dict, workdir: Path) -> list[list[str]]:
         service = start_service(url, "--heartbeat-seconds", "1")
         try:
             seeded = Seeded(service.address, size["spread"])
-            for label, sessions, subscribers in (
-                    (f"{size['spread']} sessions x 1 subscriber", seeded.ids, 1),
-                    (f"1 session x {size['fan']} subscribers", seeded.ids[:1], size["fan"])):
-                out = subprocess.run(
-                    [sys.executable, "-m", "bench.stream_client", "latency", "--address",
-                     service.address, "--sessions", ",".join(sessions), "--subscribers",
-                     str(subscribers), "--rate", str(size["rate"]), "--seconds",
-                     str(size["seconds"])], capture_output=True, text=True, check=True)
-                r = json.loads(out.stdout.strip().splitlines()[-1])
-                rows.append([label, f"{r['events_per_second']:.0f}", f"{r['p50_ms']:.1f}",
-                             f"{r['p99_ms']:.1f}", f"{r['delivered']}/{r['expected']}"])
+            for label, sessions, subscribers, processes in (
+                    (f"{size['spread']} sessions x 1 subscriber", seeded.ids, 1, 2),
+                    (f"1 session x {size['fan']} subscribers", seeded.ids[:1], size["fan"], 4)):
+                rows.append(_delivery(label, service.address, sessions, subscribers, processes,
+                                      size))
             seeded.close()
         finally:
             service.stop()
     return rows
+
+
+def _client(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "bench.stream_client", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _delivery(label: str, address: str, sessions: list[str], subscribers: int,
+              processes: int, size: dict) -> list[str]:
+    """Subscribers spread over client processes (one Python client cannot take 100,000
+    messages a second), then one sender at the set rate; latencies merged."""
+    per_session = len(sessions) == 1
+    sent_to = [sessions[i::processes] for i in range(processes)] if not per_session else []
+    expect_each = int(size["rate"] * size["seconds"]) // len(sessions)
+    subs = []
+    for i in range(processes):
+        mine = sessions if per_session else sent_to[i]
+        count = subscribers // processes if per_session else subscribers
+        subs.append(_client("subscribe", "--address", address, "--sessions", ",".join(mine),
+                            "--subscribers", str(count), "--expect", str(expect_each)))
+    for sub in subs:
+        assert sub.stdout is not None
+        if sub.stdout.readline().strip() != "READY":
+            return [label, "-", "-", "-", f"a subscriber failed: {sub.communicate()[1][-200:]}"]
+    sender = _client("send", "--address", address, "--sessions", ",".join(sessions),
+                     "--rate", str(size["rate"]), "--seconds", str(size["seconds"]))
+    out, err = sender.communicate(timeout=600)
+    if sender.returncode != 0:
+        return [label, "-", "-", "-", f"the sender failed ({sender.returncode}): {err[-300:]}"]
+    sent = json.loads(out.strip().splitlines()[-1])
+    latencies: list[float] = []
+    expected = 0
+    for sub in subs:
+        out, _ = sub.communicate(timeout=600)
+        r = json.loads(out.strip().splitlines()[-1])
+        latencies += r["latencies_ms"]
+        expected += r["expected"]
+    p50, p99 = percentiles(latencies)
+    return [label, f"{sent['events_per_second']:.0f}", f"{p50:.1f}", f"{p99:.1f}",
+            f"{len(latencies)}/{expected}"]
 
 
 def idle_streams(size: dict, workdir: Path) -> list[list[str]]:

@@ -20,26 +20,41 @@ async def _first_heartbeat(stream: grpc.aio.UnaryStreamCall) -> None:
             return
 
 
-async def latency(address: str, sessions: list[str], subscribers: int, rate: float,
-                  seconds: float) -> dict[str, object]:
+async def subscribe(address: str, sessions: list[str], subscribers: int,
+                    expect: int) -> dict[str, object]:
+    """Follows the sessions; records each `user.message`'s send->receive latency (the text is
+    its send time) until every stream has `expect` of them, or 60 s pass."""
     received: list[float] = []
+    wanted = expect * len(sessions) * subscribers
     all_in = asyncio.Event()
-    expected = int(rate * seconds) * subscribers
     async with grpc.aio.insecure_channel(address) as channel:
         stub = session_pb2_grpc.SessionServiceStub(channel)
         streams = [stub.StreamEvents(session_pb2.StreamEventsRequest(session_id=sid))
                    for sid in sessions for _ in range(subscribers)]
         await asyncio.gather(*(_first_heartbeat(s) for s in streams))  # all subscribed
+        print("READY", flush=True)
 
         async def follow(stream: grpc.aio.UnaryStreamCall) -> None:
             async for item in stream:
                 if item.event.type == "user.message":
                     sent = int(item.event.user_message.content[0].text)
                     received.append((time.time_ns() - sent) / 1e6)
-                    if len(received) >= expected:
+                    if len(received) >= wanted:
                         all_in.set()
 
         followers = [asyncio.create_task(follow(s)) for s in streams]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(all_in.wait(), 60)
+        for task in followers:
+            task.cancel()
+    return {"latencies_ms": [round(x, 2) for x in received], "expected": wanted}
+
+
+async def send(address: str, sessions: list[str], rate: float,
+               seconds: float) -> dict[str, object]:
+    """Sends `rate` user.messages a second for `seconds`, spread over the sessions."""
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = session_pb2_grpc.SessionServiceStub(channel)
         total = int(rate * seconds)
         sends = []
         start = time.perf_counter()
@@ -51,20 +66,7 @@ async def latency(address: str, sessions: list[str], subscribers: int, rate: flo
                 session_id=sessions[i % len(sessions)], events=[event_pb2.Event(
                     user_message=event_pb2.UserMessage(text=str(time.time_ns())))]))))
         await asyncio.gather(*sends)
-        achieved = total / (time.perf_counter() - start)
-        if len(received) < expected:
-            all_in.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(all_in.wait(), 30)
-        for task in followers:
-            task.cancel()
-    received.sort()
-
-    def pick(q: float) -> float:
-        return received[min(len(received) - 1, int(q * len(received)))] if received else 0.0
-
-    return {"p50_ms": pick(0.50), "p99_ms": pick(0.99), "delivered": len(received),
-            "expected": expected, "events_per_second": achieved}
+        return {"sent": total, "events_per_second": total / (time.perf_counter() - start)}
 
 
 async def idle(address: str, sessions: list[str], per_session: int, heartbeat: float,
@@ -102,7 +104,7 @@ async def idle(address: str, sessions: list[str], per_session: int, heartbeat: f
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("mode", choices=["latency", "idle"])
+    parser.add_argument("mode", choices=["subscribe", "send", "idle"])
     parser.add_argument("--address", required=True)
     parser.add_argument("--sessions", required=True, help="comma-separated session IDs")
     parser.add_argument("--subscribers", type=int, default=1)
@@ -110,11 +112,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--heartbeat", type=float, default=5)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--expect", type=int, default=0, help="events each stream awaits")
     args = parser.parse_args()
     sessions = args.sessions.split(",")
-    if args.mode == "latency":
-        result = asyncio.run(latency(args.address, sessions, args.subscribers, args.rate,
-                                     args.seconds))
+    if args.mode == "subscribe":
+        result = asyncio.run(subscribe(args.address, sessions, args.subscribers, args.expect))
+    elif args.mode == "send":
+        result = asyncio.run(send(args.address, sessions, args.rate, args.seconds))
     else:
         result = asyncio.run(idle(args.address, sessions, args.subscribers, args.heartbeat,
                                   args.rounds))
