@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import posixpath
-from urllib.parse import urlsplit
 
 from server.domain import ids
 from server.domain.models import Json
@@ -46,11 +45,7 @@ def check_file(v: Violations, field: str, file: Json) -> Json:
 def check_github_repository(v: Violations, field: str, repo: Json) -> Json:
     """Validates a GitHub repository resource (https URL; optional absolute mount path)."""
     url = repo.get("url", "")
-    if v.required(f"{field}.url", url):
-        parts = urlsplit(url)
-        if parts.scheme != "https" or not parts.netloc:
-            v.add(f"{field}.url", "must be an https URL, such as https://github.com/owner/repo")
-        v.max_length(f"{field}.url", url, 2048)
+    v.https_url(f"{field}.url", url, "https://github.com/owner/repo")
     stored: Json = {"url": url}
     mount_path = repo.get("mount_path", "")
     if mount_path:

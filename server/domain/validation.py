@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from server.domain.errors import FieldViolation, InvalidArgument
 from server.domain.ids import has_prefix
 
@@ -38,6 +40,14 @@ class Violations:
 
     def metadata(self, field: str, metadata: dict[str, str]) -> None:
         check_metadata(self, field, metadata)
+
+    def https_url(self, field: str, url: str, example: str) -> None:
+        """A required https URL of at most 2048 characters."""
+        if self.required(field, url):
+            parts = urlsplit(url)
+            if parts.scheme != "https" or not parts.netloc:
+                self.add(field, f"must be an https URL, such as {example}")
+            self.max_length(field, url, 2048)
 
 
 def check_metadata(v: Violations, field: str, metadata: dict[str, str]) -> None:

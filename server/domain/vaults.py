@@ -4,7 +4,6 @@ Secret values go in and never come out."""
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 from server.domain import ids
 from server.domain.clock import now_us
@@ -30,11 +29,7 @@ class Credentials:
         where = f"credential.{kind}"
         if kind == "static_bearer":
             url = given.get("mcp_server_url", "")
-            if v.required(f"{where}.mcp_server_url", url):
-                parts = urlsplit(url)
-                if parts.scheme != "https" or not parts.netloc:
-                    v.add(f"{where}.mcp_server_url", "must be an https URL")
-                v.max_length(f"{where}.mcp_server_url", url, 2048)
+            v.https_url(f"{where}.mcp_server_url", url, "https://mcp.example.com/sse")
             public, secret = {"mcp_server_url": url}, given.get("token", "")
             if v.required(f"{where}.token", secret):
                 v.max_length(f"{where}.token", secret, 8192)

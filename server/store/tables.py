@@ -155,19 +155,24 @@ file_chunks = Table(
     Column("data", LargeBinary, nullable=False),
 )
 
-vaults = Table(
-    "vaults",
-    metadata,
-    Column("id", ID, primary_key=True),
-    Column("workspace_id", ID, nullable=False),
-    Column("name", String(256), nullable=False),
-    Column("description", Text, nullable=False),
-    Column("metadata", Text, nullable=False),
-    Column("archived_at", BigInteger),
-    Column("created_at", BigInteger, nullable=False),
-    Column("updated_at", BigInteger, nullable=False),
-    Index("ix_vaults_workspace_created", "workspace_id", "created_at", "id"),
-)
+def _container(name: str) -> Table:
+    """Vaults and memory stores: named, described, archivable containers."""
+    return Table(
+        name,
+        metadata,
+        Column("id", ID, primary_key=True),
+        Column("workspace_id", ID, nullable=False),
+        Column("name", String(256), nullable=False),
+        Column("description", Text, nullable=False),
+        Column("metadata", Text, nullable=False),
+        Column("archived_at", BigInteger),
+        Column("created_at", BigInteger, nullable=False),
+        Column("updated_at", BigInteger, nullable=False),
+        Index(f"ix_{name}_workspace_created", "workspace_id", "created_at", "id"),
+    )
+
+
+vaults = _container("vaults")
 
 vault_credentials = Table(
     "vault_credentials",
@@ -182,19 +187,7 @@ vault_credentials = Table(
     Index("ix_vault_credentials_vault", "vault_id", "created_at"),
 )
 
-memory_stores = Table(
-    "memory_stores",
-    metadata,
-    Column("id", ID, primary_key=True),
-    Column("workspace_id", ID, nullable=False),
-    Column("name", String(256), nullable=False),
-    Column("description", Text, nullable=False),
-    Column("metadata", Text, nullable=False),
-    Column("archived_at", BigInteger),
-    Column("created_at", BigInteger, nullable=False),
-    Column("updated_at", BigInteger, nullable=False),
-    Index("ix_memory_stores_workspace_created", "workspace_id", "created_at", "id"),
-)
+memory_stores = _container("memory_stores")
 
 memories = Table(
     "memories",
