@@ -228,6 +228,26 @@ def growth_rows(backend: str, size: dict, workdir: Path) -> list[list[str]]:
              f"{large[name][0] / small[name][0]:.2f}"] for name in small]
 
 
+def run_step(step: str, size: dict, workdir: Path, base: list[Process],
+             sections: dict[str, list[list[str]]], ratios: dict[str, float],
+             tools: set[str]) -> None:
+    """Measures one part of the bench and files its rows under their section."""
+    kind, _, backend = step.partition("/")
+    if kind == "unary":
+        measured = unary(backend, size, workdir, base)
+        tools |= {m.tool for m in measured}
+        sections.setdefault("Unary calls", []).extend(
+            [backend, m.name, f"{m.rps:.0f}", f"{m.p50_ms:.2f}", f"{m.p99_ms:.2f}",
+             f"{m.ratio:.2f}"] for m in measured)
+        ratios.update({f"{backend}: {m.name}": m.ratio for m in measured[1:]})
+    elif kind == "streaming":
+        sections["Stream delivery (send -> receive)"] = streaming(size, workdir)
+    elif kind == "idle streams":
+        sections["Idle streams"] = idle_streams(size, workdir)
+    else:
+        sections.setdefault("Growth (p50 ms)", []).extend(growth_rows(backend, size, workdir))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size", choices=list(SIZES), default="full")
@@ -249,26 +269,15 @@ def main() -> None:
     sections: dict[str, list[list[str]]] = {}
     ratios: dict[str, float] = {}
     base: list[Process] = []
-    tools = set()
+    tools: set[str] = set()
+    failures: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
         try:
             for step in tqdm(steps, desc=f"bench ({args.size})", unit="step"):
-                kind, _, backend = step.partition("/")
-                if kind == "unary":
-                    measured = unary(backend, size, workdir, base)
-                    tools |= {m.tool for m in measured}
-                    sections.setdefault("Unary calls", []).extend(
-                        [backend, m.name, f"{m.rps:.0f}", f"{m.p50_ms:.2f}", f"{m.p99_ms:.2f}",
-                         f"{m.ratio:.2f}"] for m in measured)
-                    ratios.update({f"{backend}: {m.name}": m.ratio for m in measured[1:]})
-                elif kind == "streaming":
-                    sections["Stream delivery (send -> receive)"] = streaming(size, workdir)
-                elif kind == "idle streams":
-                    sections["Idle streams"] = idle_streams(size, workdir)
-                else:
-                    sections.setdefault("Growth (p50 ms)", []).extend(
-                        growth_rows(backend, size, workdir))
+                try:
+                    run_step(step, size, Path(tmp), base, sections, ratios, tools)
+                except Exception as error:  # noqa: BLE001 - one failed part, reported as such
+                    failures.append(f"{step} failed: {type(error).__name__}: {error}"[:300])
         finally:
             for process in base:
                 process.stop()
@@ -284,9 +293,12 @@ def main() -> None:
     notes = [f"size: {args.size}; load generator: {', '.join(sorted(tools))} "
              "(h2load: 4 connections x 8 streams; latency sampled by one more client meanwhile)",
              "SendEvents appends to one session, so every call takes that session's lock.",
-             "Streaming latency is measured by one Python client process that also sends."]
+             "Stream subscribers run in client processes of their own; one more process sends.",
+             *failures]
     path = report.write(sections, headers, ratios, notes, args.results)
     print(Path(path).read_text())
+    if failures:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -72,12 +72,20 @@ async def send(address: str, sessions: list[str], rate: float,
 async def idle(address: str, sessions: list[str], per_session: int, heartbeat: float,
                rounds: int) -> dict[str, object]:
     gaps: list[float] = []
-    async with grpc.aio.insecure_channel(address) as channel:
-        stub = session_pb2_grpc.SessionServiceStub(channel)
-        streams = [stub.StreamEvents(session_pb2.StreamEventsRequest(session_id=sid))
-                   for sid in sessions for _ in range(per_session)]
-        for start in range(0, len(streams), 500):  # open in waves, as clients would arrive
-            await asyncio.gather(*(_first_heartbeat(s) for s in streams[start:start + 500]))
+    wanted = [sid for sid in sessions for _ in range(per_session)]
+    # One connection per 1,000 streams (distinct channel arguments keep them apart), opened
+    # in waves, as many clients arriving would.
+    channels = [grpc.aio.insecure_channel(address, options=[("bench.connection", i)])
+                for i in range(max(1, len(wanted) // 1000))]
+    try:
+        stubs = [session_pb2_grpc.SessionServiceStub(c) for c in channels]
+        streams = []
+        for start in range(0, len(wanted), 500):
+            wave = [stubs[(start + i) % len(stubs)].StreamEvents(
+                session_pb2.StreamEventsRequest(session_id=sid))
+                for i, sid in enumerate(wanted[start:start + 500])]
+            await asyncio.gather(*(_first_heartbeat(s) for s in wave))
+            streams += wave
         print("READY", flush=True)
         sys.stdin.readline()  # the parent has read the server's memory
 
@@ -96,6 +104,9 @@ async def idle(address: str, sessions: list[str], per_session: int, heartbeat: f
                                timeout=heartbeat * (rounds + 3) + 60)
         for stream in streams:
             stream.cancel()
+    finally:
+        for channel in channels:
+            await channel.close()
     on_time = sum(1 for g in gaps[len(streams):] if g <= heartbeat * 1.5)
     late = gaps[len(streams):]
     return {"streams": len(streams), "heartbeats_on_time": on_time,
