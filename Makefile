@@ -51,9 +51,11 @@ run: install ## migrate, serve on $(LISTEN) (SQLite at ./var/sessions.db) with a
 	$(BIN)/python -m server serve --listen $(LISTEN) --database-url $(DATABASE_URL) --reference-runtimes 1
 
 bench: install ## measure speed against a bare grpc.aio baseline (bench/results/)
+	@command -v h2load >/dev/null || echo "h2load not found (Debian: apt install nghttp2-client); load comes from Python clients"
 	$(BIN)/python -m bench --size full
 
 bench-quick: install ## a short bench, under two minutes
+	@command -v h2load >/dev/null || echo "h2load not found (Debian: apt install nghttp2-client); load comes from Python clients"
 	$(BIN)/python -m bench --size quick
 
 clean: ## remove the virtualenv and local data

@@ -290,8 +290,11 @@ def main() -> None:
         "Growth (p50 ms)": ["read", f"{size['events'][0]:,} events", f"{size['events'][1]:,} "
                             f"events, {size['sessions'][1]:,} sessions", "ratio"],
     }
-    notes = [f"size: {args.size}; load generator: {', '.join(sorted(tools))} "
-             "(h2load: 4 connections x 8 streams; latency sampled by one more client meanwhile)",
+    generators = {"h2load": "h2load, 4 connections x 8 streams",
+                  "python": "2 Python client processes x 16 calls in flight (they, not the "
+                            "server, may be the limit: install h2load)"}
+    notes = [f"size: {args.size}; load: " + "; ".join(generators[t] for t in sorted(tools))
+             + "; latency sampled meanwhile by one more client, one call at a time",
              "SendEvents appends to one session, so every call takes that session's lock.",
              "Stream subscribers run in client processes of their own; one more process sends.",
              *failures]
