@@ -99,6 +99,3 @@ class Hub:
         """(workspace, session) of every session with an open stream."""
         return [(next(iter(subs)).workspace_id, session_id)
                 for session_id, subs in self._by_session.items() if subs]
-
-    def stream_count(self) -> int:
-        return sum(len(s) for s in self._by_session.values())
