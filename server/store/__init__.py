@@ -44,7 +44,7 @@ class Store:
         # since the write may already be visible there before it has ended here.
         self._writing: dict[tuple[str, str], int] = {}
 
-    def _forget(self, ws: str, session_id: str) -> Callable[[], None] | None:
+    def _session_write(self, ws: str, session_id: str) -> Callable[[], None] | None:
         """Marks a write to the session as under way; returns what runs once it has ended."""
         cache = self._sessions
         if cache is None:
@@ -179,7 +179,7 @@ class Store:
     async def change_session(self, ws: str, session_id: str,
                              change: Callable[[Session], Session]) -> Session | None:
         return await self.db.write(sessions.change_session, ws, session_id, change,
-                                   after_commit=self._forget(ws, session_id))
+                                   after_commit=self._session_write(ws, session_id))
 
     async def change_resources(self, ws: str, session_id: str,
                                change: Callable[[Session], Session],
@@ -189,11 +189,11 @@ class Store:
         def work(conn: Connection) -> Session | None:
             references.check_files(conn, ws, new)
             return sessions.change_session(conn, ws, session_id, change)
-        return await self.db.write(work, after_commit=self._forget(ws, session_id))
+        return await self.db.write(work, after_commit=self._session_write(ws, session_id))
 
     async def delete_session(self, ws: str, session_id: str) -> bool:
         return await self.db.write(sessions.delete_session, ws, session_id,
-                                   after_commit=self._forget(ws, session_id))
+                                   after_commit=self._session_write(ws, session_id))
 
     # The session's log and state, changed together
     async def in_session(self, ws: str, session_id: str, rules: Callable[[SessionLog], T],
@@ -217,7 +217,7 @@ class Store:
                 request_ids.remember(conn, ws, key, rows.dumps(ids), session.updated_at)
             return result, log.appended
         return await self._idempotent_write(key, work,
-                                            after_commit=self._forget(ws, session_id))
+                                            after_commit=self._session_write(ws, session_id))
 
     async def runnable_sessions(self, ws: str, now: int, limit: int) -> list[str]:
         return await self.db.read(session_log.runnable_sessions, ws, now, limit)
