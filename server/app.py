@@ -110,7 +110,7 @@ class Service:
         await self.server.stop(grace)
         if self._listener is not None:
             await asyncio.get_running_loop().run_in_executor(None, self._listener.stop)
-        self.database.close()
+        await self.database.aclose()
 
 
 async def create_server(settings: Settings) -> Service:

@@ -163,13 +163,18 @@ class Store:
         """The session (shared with other readers when cached: read it, never change it)."""
         cache = self._sessions
         if cache is None or (ws, session_id) in self._writing:
-            return await self.db.read(sessions.get_session, ws, session_id)
+            return await self._read_session(ws, session_id)
         if hit := cache.get(ws, session_id):
             return hit
-        session = await self.db.read(sessions.get_session, ws, session_id)
+        session = await self._read_session(ws, session_id)
         if session is not None and (ws, session_id) not in self._writing:
             cache.put(ws, session)
         return session
+
+    async def _read_session(self, ws: str, session_id: str) -> Session | None:
+        row = await self.db.read_one(sessions.BY_ID, {"session_id": session_id,
+                                                      "workspace_id": ws})
+        return rows.session_from(row) if row else None
 
     async def list_sessions(self, ws: str, **query: Any) -> list[Session]:
         def work(conn: Connection) -> list[Session]:
