@@ -92,16 +92,26 @@ class Database:
         if sql is None:
             sql = str(statement.compile(dialect=self.engine.dialect))
             self._compiled[id(statement)] = sql
+        pool = await self._pool()
         try:
-            pool = await self._pool()
-            async with pool.connection(timeout=self._connect_timeout_s) as conn:
-                cursor = await conn.execute(sql, params, prepare=True)
-                return await cursor.fetchone()
+            try:
+                return await self._fetch_one(pool, sql, params)
+            except psycopg.OperationalError:
+                # A connection the database dropped (it restarted, say): the pool only learns
+                # of it on use. Have it test the idle ones, and try once more.
+                await pool.check()
+                return await self._fetch_one(pool, sql, params)
         except (psycopg.OperationalError, PoolTimeout) as error:
             log.warning("storage unavailable: %s", error.__class__.__name__)
             raise Unavailable("storage is unavailable; retry shortly") from error
         except psycopg.DataError as error:
             raise _translate(exc.DataError(sql, params, error)) from error
+
+    async def _fetch_one(self, pool: AsyncConnectionPool, sql: str,
+                         params: dict[str, Any]) -> Any:
+        async with pool.connection(timeout=self._connect_timeout_s) as conn:
+            cursor = await conn.execute(sql, params, prepare=True)
+            return await cursor.fetchone()
 
     async def _pool(self) -> AsyncConnectionPool:
         if self._async_pool is None:
