@@ -52,6 +52,7 @@ class Database:
         self._pool_size, self._connect_timeout_s = pool_size, connect_timeout_s
         self._statement_timeout_ms = statement_timeout_ms
         self._async_pool: AsyncConnectionPool | None = None
+        self._pool_opening = asyncio.Lock()
         self._compiled: dict[int, str] = {}
 
     def _create_engine(self, pool_size: int, statement_timeout_ms: int,
@@ -114,6 +115,10 @@ class Database:
             return await cursor.fetchone()
 
     async def _pool(self) -> AsyncConnectionPool:
+        async with self._pool_opening:  # the first reads may arrive together
+            return await self._open_pool()
+
+    async def _open_pool(self) -> AsyncConnectionPool:
         if self._async_pool is None:
             pool = AsyncConnectionPool(
                 self.url.set(drivername="postgresql").render_as_string(hide_password=False),
