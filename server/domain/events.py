@@ -46,7 +46,7 @@ class Events:
                                          "clients", event_rules.check_client_event, now)
 
         def rules(log: SessionLog) -> list[Event]:
-            turns.check_open(log)
+            turns.check_open(log.session)
             for event, where in events:
                 turns.on_client_event(log, event, where, now)
             log.session.updated_at = now

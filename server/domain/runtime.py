@@ -179,10 +179,8 @@ class Runtime:
             turns.end_turn(log, stop_reason, now)
             log.session.updated_at = now
             return log.session
-        session = await self._in_session(ws, session_id, rules)
-        if session.status == RUNNING:
-            self.hub.runnable.set()
-        return session
+        # A queued message's new turn wakes waiting runtimes through its status_running event.
+        return await self._in_session(ws, session_id, rules)
 
     async def terminate(self, ws: str, session_id: str, lease_id: str, reason: str) -> Session:
         require_id("session_id", session_id, ids.SESSION)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 
-from server.domain import ids
+from server.domain import ids, turns
 from server.domain.clock import now_us
-from server.domain.errors import FailedPrecondition, InvalidArgument, NotFound
-from server.domain.models import TERMINATED, Json, Session
+from server.domain.errors import InvalidArgument, NotFound
+from server.domain.models import Json, Session
 from server.domain.resources import (
     RESOURCE,
     RESOURCES_MAX,
@@ -26,10 +26,7 @@ UPDATABLE = frozenset({"github_repository.authorization_token",
 
 
 def _open(session: Session) -> None:
-    if session.archived_at is not None or session.status == TERMINATED:
-        state = "archived" if session.archived_at is not None else "terminated"
-        raise FailedPrecondition(f"session {session.id!r} is {state}; its resources are "
-                                 "read-only", f"SESSION_{state.upper()}", session.id)
+    turns.check_open(session, "its resources are read-only")
 
 
 def _index(resources: list[Json], resource_id: str) -> int:

@@ -16,6 +16,7 @@ from server.domain.models import (
     TERMINATED,
     Event,
     Json,
+    Session,
 )
 from server.store import SessionLog
 
@@ -31,14 +32,13 @@ def emit(log: SessionLog, event_type: str, payload: Json, now: int) -> Event:
                             turn_id=log.session.turn_id, created_at=now, processed_at=now))
 
 
-def check_open(log: SessionLog) -> None:
-    """Archived and terminated sessions take no new events."""
-    s = log.session
+def check_open(s: Session, what: str = "takes no new events") -> None:
+    """Archived and terminated sessions take no new events (and no other changes)."""
     if s.archived_at is not None:
-        raise FailedPrecondition(f"session {s.id!r} is archived and takes no new events",
+        raise FailedPrecondition(f"session {s.id!r} is archived and {what}",
                                  "SESSION_ARCHIVED", s.id)
     if s.status == TERMINATED:
-        raise FailedPrecondition(f"session {s.id!r} is terminated and takes no new events",
+        raise FailedPrecondition(f"session {s.id!r} is terminated and {what}",
                                  "SESSION_TERMINATED", s.id)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, exc
+from sqlalchemy import Connection
 
 from server.domain.errors import FailedPrecondition, NotFound
 from server.domain.models import Agent, Environment, Event, Json, Session
@@ -64,18 +64,6 @@ class Store:
             cache.forget(ws, session_id)
         return ended
 
-    async def _idempotent_write(self, key: RequestKey | None, work: Callable[..., T],
-                                *args: Any, after_commit: Callable[[], None] | None = None
-                                ) -> T:
-        # Two concurrent requests with one key: the loser's insert of the key fails, and its
-        # retry finds the winner's result.
-        try:
-            return await self.db.write(work, *args, after_commit=after_commit)
-        except exc.IntegrityError:
-            if key is None:
-                raise
-            return await self.db.write(work, *args, after_commit=after_commit)
-
     async def recall(self, ws: str, key: RequestKey) -> str | None:
         """The result recorded for an idempotency key, or None if it was not used yet."""
         return await self.db.read(request_ids.recall, ws, key)
@@ -84,12 +72,12 @@ class Store:
     async def create_agent(self, ws: str, agent: Agent, key: RequestKey | None) -> Agent:
         def work(conn: Connection) -> Agent:
             if key and (earlier := request_ids.recall(conn, ws, key)):
-                return _must(agents.get_agent(conn, ws, earlier), "agent", earlier)
+                return request_ids.must(agents.get_agent(conn, ws, earlier), "agent", earlier)
             agents.insert_agent(conn, ws, agent)
             if key:
                 request_ids.remember(conn, ws, key, agent.id, agent.created_at)
             return agent
-        return await self._idempotent_write(key, work)
+        return await request_ids.write_once(self.db, key, work)
 
     async def get_agent(self, ws: str, agent_id: str, version: int | None) -> Agent | None:
         return await self.db.read(agents.get_agent, ws, agent_id, version)
@@ -115,12 +103,12 @@ class Store:
         def work(conn: Connection) -> Environment:
             if key and (earlier := request_ids.recall(conn, ws, key)):
                 found = environments.get_environment(conn, ws, earlier)
-                return _must(found, "environment", earlier)
+                return request_ids.must(found, "environment", earlier)
             environments.insert_environment(conn, ws, env)
             if key:
                 request_ids.remember(conn, ws, key, env.id, env.created_at)
             return env
-        return await self._idempotent_write(key, work)
+        return await request_ids.write_once(self.db, key, work)
 
     async def get_environment(self, ws: str, environment_id: str) -> Environment | None:
         return await self.db.read(environments.get_environment, ws, environment_id)
@@ -145,7 +133,7 @@ class Store:
         exist and not be archived, checked under its row lock so a delete cannot interleave."""
         def work(conn: Connection) -> Session:
             if key and (earlier := request_ids.recall(conn, ws, key)):
-                return _must(sessions.get_session(conn, ws, earlier), "session", earlier)
+                return request_ids.must(sessions.get_session(conn, ws, earlier), "session", earlier)
             if inline is not None:
                 environments.insert_environment(conn, ws, inline)
             else:
@@ -157,7 +145,7 @@ class Store:
             if key:
                 request_ids.remember(conn, ws, key, session.id, session.created_at)
             return session
-        return await self._idempotent_write(key, work)
+        return await request_ids.write_once(self.db, key, work)
 
     async def get_session(self, ws: str, session_id: str) -> Session | None:
         """The session (shared with other readers when cached: read it, never change it)."""
@@ -221,7 +209,7 @@ class Store:
                 ids = [e.id for e in cast(list[Event], result)]  # keys are for sends
                 request_ids.remember(conn, ws, key, rows.dumps(ids), session.updated_at)
             return result, log.appended
-        return await self._idempotent_write(key, work,
+        return await request_ids.write_once(self.db, key, work,
                                             after_commit=self._session_write(ws, session_id))
 
     async def runnable_sessions(self, ws: str, now: int, limit: int) -> list[str]:
@@ -245,12 +233,6 @@ class Store:
 
     async def sequence_of(self, ws: str, session_id: str, event_id: str) -> int | None:
         return await self.db.read(events.sequence_of, ws, session_id, event_id)
-
-
-def _must(found: T | None, kind: str, resource_id: str) -> T:
-    if found is None:
-        raise NotFound(kind, resource_id)
-    return found
 
 
 def _usable_environment(conn: Connection, ws: str, environment_id: str) -> None:

@@ -76,20 +76,13 @@ class ReferencedStore:
 
         def work(conn: Connection) -> Holder:
             if key and (earlier := request_ids.recall(conn, ws, key)):
-                found = holders.get_holder(conn, table, ws, earlier)
-                if found is None:
-                    raise NotFound(kind, earlier)
-                return found
+                return request_ids.must(holders.get_holder(conn, table, ws, earlier), kind,
+                                        earlier)
             holders.insert_holder(conn, table, ws, holder)
             if key:
                 request_ids.remember(conn, ws, key, holder.id, holder.created_at)
             return holder
-        try:
-            return await self.db.write(work)
-        except exc.IntegrityError:  # the same key, concurrently: the retry finds the first
-            if key is None:
-                raise
-            return await self.db.write(work)
+        return await request_ids.write_once(self.db, key, work)
 
     async def get_holder(self, kind: str, ws: str, holder_id: str) -> Holder | None:
         return await self.db.read(holders.get_holder, KINDS[kind], ws, holder_id)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, exc, insert, select
 
-from server.domain.errors import AlreadyExists
+from server.domain.errors import AlreadyExists, NotFound
+from server.store.database import Database
 from server.store.tables import request_ids
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,3 +44,22 @@ def remember(conn: Connection, workspace_id: str, key: RequestKey, result: str, 
     conn.execute(insert(request_ids), {
         "workspace_id": workspace_id, "scope": key.scope, "request_id": key.request_id,
         "fingerprint": key.fingerprint, "result": result, "created_at": now})
+
+
+async def write_once(db: Database, key: RequestKey | None, work: Callable[..., T],
+                     *args: Any, after_commit: Callable[[], None] | None = None) -> T:
+    """Runs a write that recalls and remembers `key`. Two concurrent requests with one key:
+    the loser's insert of the key fails, and its retry finds the winner's result."""
+    try:
+        return await db.write(work, *args, after_commit=after_commit)
+    except exc.IntegrityError:
+        if key is None:
+            raise
+        return await db.write(work, *args, after_commit=after_commit)
+
+
+def must(found: T | None, kind: str, resource_id: str) -> T:
+    """What an earlier request with the same key created; gone since, it is NOT_FOUND."""
+    if found is None:
+        raise NotFound(kind, resource_id)
+    return found
