@@ -8,7 +8,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from server.domain.errors import Aborted, FailedPrecondition, NotFound
 from server.domain.models import Agent
-from server.store import keyset, rows
+from server.store import compiled, keyset, rows
 from server.store.tables import agent_versions, agents
 
 _JOINED = select(agents, agent_versions.c.version, agent_versions.c.body,
@@ -44,9 +44,9 @@ def get_agent(conn: Connection, workspace_id: str, agent_id: str,
     """The agent at `version`, or at its latest version when None."""
     params = {"agent_id": agent_id, "workspace_id": workspace_id}
     if version is None:
-        row = conn.execute(_LATEST, params).first()
+        row = compiled.first(conn, _LATEST, params)
     else:
-        row = conn.execute(_VERSION, {**params, "version": version}).first()
+        row = compiled.first(conn, _VERSION, {**params, "version": version})
     return _from(row) if row else None
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, Select, create_engine, event, exc
 from sqlalchemy.engine import make_url
 
 from server.domain.errors import InvalidArgument, Unavailable
+from server.store import compiled
 from server.store.sqlite_writer import GroupCommitWriter
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,8 @@ class Database:
       the event loop, prepared statements (measured 2.3x the threaded GetSession).
     - SQLite reads: inline on the event loop. A WAL read never waits for a writer and costs
       about as much as the hop to a thread would (a thread hop cost 2x the read itself).
-    - SQLite writes: one writer thread that commits queued units in groups (one fsync each).
+    - SQLite writes: on the event loop too, queued units committed in groups; only the
+      BEGIN IMMEDIATE and the commit (fsync) run on a thread (`sqlite_writer`).
     """
 
     def __init__(self, url: str, pool_size: int = 8, statement_timeout_ms: int = 30000,
@@ -44,8 +46,8 @@ class Database:
         self._threads = ThreadPoolExecutor(pool_size, thread_name_prefix="db")
         self._reads = (self.engine if self.is_sqlite
                        else self.engine.execution_options(isolation_level="AUTOCOMMIT"))
-        self._writer = (GroupCommitWriter(self.engine.connect, _translate) if self.is_sqlite
-                        else None)
+        self._writer = (GroupCommitWriter(self.engine.connect, _translate, self._threads)
+                        if self.is_sqlite else None)
         # SQLite reads run on the event loop's thread, one at a time: they share one
         # connection, held open (checking one out per read cost as much as the read).
         self._loop_reader: Connection | None = None
@@ -88,7 +90,7 @@ class Database:
         `statement` must be built once, at module level: its compiled SQL is kept by identity.
         """
         if self.is_sqlite:
-            return self._sqlite_read(lambda conn: conn.execute(statement, params).first(), ())
+            return self._sqlite_read(compiled.first, (statement, params))
         sql = self._compiled.get(id(statement))
         if sql is None:
             sql = str(statement.compile(dialect=self.engine.dialect))
@@ -131,7 +133,9 @@ class Database:
         return self._async_pool
 
     async def aclose(self) -> None:
-        """Closes what lives on the event loop (the async pool), then the rest."""
+        """Closes what lives on the event loop (the writer, the async pool), then the rest."""
+        if self._writer is not None:
+            await self._writer.close()
         if self._async_pool is not None:
             await self._async_pool.close()
         self.close()
@@ -143,11 +147,19 @@ class Database:
         `after_commit` runs on the event loop once the transaction has ended (committed or
         not), before the caller resumes, and even when the caller was cancelled meanwhile.
         """
-        loop = asyncio.get_running_loop()
         if self._writer is not None:
-            done = self._writer.submit(work, args)
-        else:
-            done = self._threads.submit(self._unit, self.engine, True, work, args)
+            unit = self._writer.submit(work, args)
+            if after_commit is not None:
+                # Registered before the caller's wake-up, so it runs first; and it runs when
+                # the unit's outcome is known, whether or not the caller is still there.
+                unit.done.add_done_callback(lambda _: after_commit())
+            try:
+                return await asyncio.shield(unit.done)
+            except asyncio.CancelledError:
+                unit.abandoned = True  # dropped if it has not run yet
+                raise
+        loop = asyncio.get_running_loop()
+        done = self._threads.submit(self._unit, self.engine, True, work, args)
         if after_commit is not None:
             # Scheduled from the worker thread as the unit ends, so it precedes the caller's
             # wake-up (also scheduled from there, later) and does not depend on the caller.
@@ -184,8 +196,6 @@ class Database:
     def close(self) -> None:
         if self._loop_reader is not None:
             self._loop_reader.close()
-        if self._writer is not None:
-            self._writer.close()
         self._threads.shutdown(wait=True)
         self.engine.dispose()
 

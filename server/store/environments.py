@@ -9,7 +9,7 @@ from sqlalchemy import Connection, bindparam, delete, exists, insert, select, up
 
 from server.domain.errors import FailedPrecondition
 from server.domain.models import Environment
-from server.store import keyset, rows
+from server.store import compiled, keyset, rows
 from server.store.tables import environments, sessions
 
 _BY_ID = select(environments).where(environments.c.id == bindparam("environment_id"),
@@ -23,8 +23,8 @@ def insert_environment(conn: Connection, workspace_id: str, env: Environment) ->
 
 def get_environment(conn: Connection, workspace_id: str, environment_id: str,
                     for_update: bool = False) -> Environment | None:
-    row = conn.execute(_BY_ID_LOCKED if for_update else _BY_ID,
-                       {"environment_id": environment_id, "workspace_id": workspace_id}).first()
+    row = compiled.first(conn, _BY_ID_LOCKED if for_update else _BY_ID,
+                         {"environment_id": environment_id, "workspace_id": workspace_id})
     return rows.environment_from(row) if row else None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import asdict
+from dataclasses import fields
 from typing import Any
 
 from sqlalchemy import Row
@@ -19,6 +19,8 @@ from server.domain.models import (
     Memory,
     Session,
 )
+
+_AGENT_FIELDS = fields(Agent)
 
 
 def dumps(value: Any) -> str:
@@ -48,7 +50,8 @@ def agent_from(head: Row[Any], version: int, body: str, version_created_at: int)
 
 
 def agent_snapshot(agent: Agent) -> str:
-    return dumps(asdict(agent))
+    # Not dataclasses.asdict: it deep-copies every value first (90 µs a session under load).
+    return dumps({f.name: getattr(agent, f.name) for f in _AGENT_FIELDS})
 
 
 def environment_values(env: Environment, workspace_id: str) -> dict[str, Any]:
@@ -79,15 +82,17 @@ def session_values(s: Session, workspace_id: str) -> dict[str, Any]:
             "lease_expires_at": s.lease_expires_at, "running_since": s.running_since}
 
 
-_STATE = ("status", "turn_status", "turn_id", "title", "metadata", "resources", "active_seconds",
-          "last_sequence", "archived_at", "updated_at", "pending_actions", "lease_id",
-          "lease_owner", "lease_expires_at", "running_since")
+# The columns of a session that change after it is created.
+SESSION_STATE = ("status", "turn_status", "turn_id", "title", "metadata", "resources",
+                 "active_seconds", "last_sequence", "archived_at", "updated_at",
+                 "pending_actions", "lease_id", "lease_owner", "lease_expires_at",
+                 "running_since")
 
 
 def session_state_values(s: Session) -> dict[str, Any]:
     """The columns of a session that change after it is created."""
     values = session_values(s, "")
-    return {name: values[name] for name in _STATE}
+    return {name: values[name] for name in SESSION_STATE}
 
 
 @functools.lru_cache(maxsize=1024)

@@ -8,9 +8,11 @@ from typing import Any
 from sqlalchemy import Connection, and_, insert, select, update
 
 from server.domain.models import Event, Session
-from server.store import notify, rows
+from server.store import compiled, notify, rows
 from server.store.sessions import get_session, write_state
 from server.store.tables import events, sessions
+
+_INSERT_EVENT = insert(events)
 
 
 class SessionLog:
@@ -70,8 +72,9 @@ class SessionLog:
 
     def _flush_events(self) -> None:
         if self._unflushed:
-            self.conn.execute(insert(events), [rows.event_values(e, self.workspace_id)
-                                               for e in self._unflushed])
+            compiled.execute_many(self.conn, _INSERT_EVENT,
+                                  [rows.event_values(e, self.workspace_id)
+                                   for e in self._unflushed])
             self._unflushed = []
 
     def flush(self) -> None:

@@ -8,12 +8,14 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from server.domain.models import Session
-from server.store import keyset, notify, rows
+from server.store import compiled, keyset, notify, rows
 from server.store.tables import events, sessions
+
+_INSERT = insert(sessions)
 
 
 def insert_session(conn: Connection, workspace_id: str, session: Session) -> None:
-    conn.execute(insert(sessions), rows.session_values(session, workspace_id))
+    compiled.execute(conn, _INSERT, rows.session_values(session, workspace_id))
 
 
 # Built once: GetSession is the hottest read, and building a statement costs more than
@@ -24,19 +26,20 @@ _BY_ID_LOCKED = _BY_ID.with_for_update()
 BY_ID = _BY_ID  # for the hottest read, which the database layer runs on its fastest path
 
 
-_WRITE_STATE = update(sessions).where(sessions.c.id == bindparam("the_session_id"))
+_WRITE_STATE = update(sessions).where(sessions.c.id == bindparam("the_session_id")).values(
+    {name: bindparam(name) for name in rows.SESSION_STATE})
 
 
 def write_state(conn: Connection, session: Session) -> None:
     """Stores the parts of a session that change after it is created."""
-    conn.execute(_WRITE_STATE, {**rows.session_state_values(session),
-                                "the_session_id": session.id})
+    compiled.execute(conn, _WRITE_STATE, {**rows.session_state_values(session),
+                                          "the_session_id": session.id})
 
 
 def get_session(conn: Connection, workspace_id: str, session_id: str,
                 for_update: bool = False) -> Session | None:
-    row = conn.execute(_BY_ID_LOCKED if for_update else _BY_ID,
-                       {"session_id": session_id, "workspace_id": workspace_id}).first()
+    row = compiled.first(conn, _BY_ID_LOCKED if for_update else _BY_ID,
+                         {"session_id": session_id, "workspace_id": workspace_id})
     return rows.session_from(row) if row else None
 
 
