@@ -75,9 +75,10 @@ class SessionService(SessionResourceMethods, session_pb2_grpc.SessionServiceServ
             descending=request.order != common_pb2.SORT_ORDER_ASC)
         page = await self.sessions.list_page(workspace_of(context), request.page_size,
                                         request.page_token, query)
-        return session_pb2.ListSessionsResponse(
-            sessions=[convert.session_to(s) for s in page.items],
-            next_page_token=page.next_page_token)
+        response = session_pb2.ListSessionsResponse(next_page_token=page.next_page_token)
+        # extend() moves the messages in; the constructor's keyword would copy each one.
+        response.sessions.extend([convert.session_to(s) for s in page.items])
+        return response
 
     @errors.unary
     async def UpdateSession(self, request: session_pb2.UpdateSessionRequest,
@@ -124,8 +125,9 @@ class SessionService(SessionResourceMethods, session_pb2_grpc.SessionServiceServ
             descending=request.order == common_pb2.SORT_ORDER_DESC)
         page = await self.events.list_page(workspace_of(context), request.session_id,
                                       request.page_size, request.page_token, query)
-        return session_pb2.ListEventsResponse(events=[convert.event_to(e) for e in page.items],
-                                              next_page_token=page.next_page_token)
+        response = session_pb2.ListEventsResponse(next_page_token=page.next_page_token)
+        response.events.extend([convert.event_to(e) for e in page.items])
+        return response
 
     @errors.streaming
     async def StreamEvents(self, request: session_pb2.StreamEventsRequest,

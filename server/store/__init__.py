@@ -80,7 +80,8 @@ class Store:
         return await request_ids.write_once(self.db, key, work)
 
     async def get_agent(self, ws: str, agent_id: str, version: int | None) -> Agent | None:
-        return await self.db.read(agents.get_agent, ws, agent_id, version)
+        row = await self.db.read_one(*agents.by_id(agent_id, ws, version))
+        return agents.from_row(row) if row else None
 
     async def list_agents(self, ws: str, include_archived: bool, descending: bool,
                           after: list[Any] | None, limit: int) -> list[Agent]:
@@ -236,7 +237,7 @@ class Store:
 
 
 def _usable_environment(conn: Connection, ws: str, environment_id: str) -> None:
-    env = environments.get_environment(conn, ws, environment_id, for_update=True)
+    env = environments.get_environment(conn, ws, environment_id, for_share=True)
     if env is None:
         raise NotFound("environment", environment_id)
     if env.archived_at is not None:

@@ -22,7 +22,15 @@ _LATEST = _ONE.where(agent_versions.c.version == agents.c.latest_version)
 _VERSION = _ONE.where(agent_versions.c.version == bindparam("version"))
 
 
-def _from(row: Any) -> Agent:
+def by_id(agent_id: str, workspace_id: str, version: int | None) -> tuple[Any, dict[str, Any]]:
+    """The statement and parameters that read one agent (for `Database.read_one`)."""
+    params = {"agent_id": agent_id, "workspace_id": workspace_id}
+    if version is None:
+        return _LATEST, params
+    return _VERSION, {**params, "version": version}
+
+
+def from_row(row: Any) -> Agent:
     return rows.agent_from(row, row.version, row.body, row.version_created_at)
 
 
@@ -42,12 +50,8 @@ def _insert_version(conn: Connection, workspace_id: str, agent: Agent) -> None:
 def get_agent(conn: Connection, workspace_id: str, agent_id: str,
               version: int | None = None) -> Agent | None:
     """The agent at `version`, or at its latest version when None."""
-    params = {"agent_id": agent_id, "workspace_id": workspace_id}
-    if version is None:
-        row = compiled.first(conn, _LATEST, params)
-    else:
-        row = compiled.first(conn, _VERSION, {**params, "version": version})
-    return _from(row) if row else None
+    row = compiled.first(conn, *by_id(agent_id, workspace_id, version))
+    return from_row(row) if row else None
 
 
 def list_agents(conn: Connection, workspace_id: str, include_archived: bool, descending: bool,
@@ -57,7 +61,7 @@ def list_agents(conn: Connection, workspace_id: str, include_archived: bool, des
     if not include_archived:
         query = query.where(agents.c.archived_at.is_(None))
     query = keyset.page(query, [agents.c.created_at, agents.c.id], after, descending, limit)
-    return [_from(row) for row in conn.execute(query)]
+    return [from_row(row) for row in conn.execute(query)]
 
 
 def list_versions(conn: Connection, workspace_id: str, agent_id: str, before: int | None,
@@ -68,7 +72,7 @@ def list_versions(conn: Connection, workspace_id: str, agent_id: str, before: in
     query = _JOINED.where(agents.c.id == agent_id, agents.c.workspace_id == workspace_id)
     after = None if before is None else [before]
     query = keyset.page(query, [agent_versions.c.version], after, True, limit)
-    return [_from(row) for row in conn.execute(query)]
+    return [from_row(row) for row in conn.execute(query)]
 
 
 def add_version(conn: Connection, workspace_id: str, agent: Agent, base_version: int) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -14,6 +13,8 @@ from psycopg.rows import namedtuple_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy import Connection, Engine, Select, create_engine, event, exc
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.util import greenlet_spawn
 
 from server.domain.errors import InvalidArgument, Unavailable
 from server.store import compiled
@@ -26,12 +27,16 @@ T = TypeVar("T")
 class Database:
     """Runs units of work, each in one transaction that commits or rolls back.
 
-    Sync SQLAlchemy Core, because measured (DESIGN.md) it is 3-4x faster per call than the
-    async drivers. Where each unit runs was chosen by measurement too (`make bench`):
-    - PostgreSQL: on worker threads, so the event loop never waits for the network. Reads
-      run in autocommit (one round trip; under READ COMMITTED a transaction adds nothing).
-      The hottest point reads (`read_one`) skip the thread: psycopg's async connection on
-      the event loop, prepared statements (measured 2.3x the threaded GetSession).
+    The units are sync SQLAlchemy Core functions, with the hottest statements on the
+    driver's cursor (`compiled`). Where each unit runs was chosen by measurement
+    (`make bench`); the rule that came out of it: no thread hops per statement, since a
+    thread that gives up the GIL for I/O waits for the event loop's thread to give it back.
+    - PostgreSQL: on the event loop, through SQLAlchemy's asyncio engine on psycopg's async
+      connections (`run_sync`: the same unit functions, every round trip awaited). On
+      worker threads a CreateSession took 14 ms of GIL waits for four round trips.
+      Reads run in autocommit (one round trip; under READ COMMITTED a transaction adds
+      nothing). The hottest point reads (`read_one`) go straight to psycopg's async pool
+      with prepared statements (measured 2.3x the threaded GetSession).
     - SQLite reads: inline on the event loop. A WAL read never waits for a writer and costs
       about as much as the hop to a thread would (a thread hop cost 2x the read itself).
     - SQLite writes: on the event loop too, queued units committed in groups; only the
@@ -42,10 +47,16 @@ class Database:
                  connect_timeout_s: int = 5) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
-        self.engine = self._create_engine(pool_size, statement_timeout_ms, connect_timeout_s)
-        self._threads = ThreadPoolExecutor(pool_size, thread_name_prefix="db")
-        self._reads = (self.engine if self.is_sqlite
-                       else self.engine.execution_options(isolation_level="AUTOCOMMIT"))
+        self._async_engine: AsyncEngine | None = None
+        if self.is_sqlite:
+            self.engine = self._sqlite_engine(pool_size)
+        else:
+            self._async_engine = self._postgres_engine(pool_size, statement_timeout_ms,
+                                                       connect_timeout_s)
+            self.engine = self._async_engine.sync_engine
+            self._reads = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        # SQLite only: the commit's fsync, and waiting for another process's write lock.
+        self._threads = ThreadPoolExecutor(2, thread_name_prefix="db")
         self._writer = (GroupCommitWriter(self.engine.connect, _translate, self._threads)
                         if self.is_sqlite else None)
         # SQLite reads run on the event loop's thread, one at a time: they share one
@@ -57,18 +68,18 @@ class Database:
         self._pool_opening = asyncio.Lock()
         self._compiled: dict[int, str] = {}
 
-    def _create_engine(self, pool_size: int, statement_timeout_ms: int,
-                       connect_timeout_s: int) -> Engine:
-        if self.is_sqlite:
-            engine = create_engine(self.url, pool_size=pool_size + 1, max_overflow=0,
-                                   hide_parameters=True,
-                                   connect_args={"check_same_thread": False, "timeout": 30})
-            event.listen(engine, "connect", _sqlite_on_connect)
-            event.listen(engine, "begin", _sqlite_on_begin)
-            return engine
+    def _sqlite_engine(self, pool_size: int) -> Engine:
+        engine = create_engine(self.url, pool_size=pool_size + 1, max_overflow=0,
+                               hide_parameters=True,
+                               connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_on_connect)
+        return engine
+
+    def _postgres_engine(self, pool_size: int, statement_timeout_ms: int,
+                         connect_timeout_s: int) -> AsyncEngine:
         # No pre-ping (a round trip per checkout): a dropped connection fails its call with
         # UNAVAILABLE, is discarded, and the next checkout connects afresh.
-        return create_engine(
+        return create_async_engine(
             self.url, pool_size=pool_size, max_overflow=0,
             # SQL errors must never carry values into logs: some are write-only secrets.
             hide_parameters=True,
@@ -80,9 +91,7 @@ class Database:
         """Runs `work(conn, *args)` as a read."""
         if self.is_sqlite:
             return self._sqlite_read(work, args)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._threads, functools.partial(self._unit, self._reads, False, work, args))
+        return await self._postgres_unit(self._reads, work, args)
 
     async def read_one(self, statement: Select[Any], params: dict[str, Any]) -> Any:
         """The first row of a statement (attribute access by column name), or None.
@@ -138,6 +147,8 @@ class Database:
             await self._writer.close()
         if self._async_pool is not None:
             await self._async_pool.close()
+        if self._async_engine is not None:
+            await self._async_engine.dispose()
         self.close()
 
     async def write(self, work: Callable[..., T], *args: Any,
@@ -158,13 +169,15 @@ class Database:
             except asyncio.CancelledError:
                 unit.abandoned = True  # dropped if it has not run yet
                 raise
-        loop = asyncio.get_running_loop()
-        done = self._threads.submit(self._unit, self.engine, True, work, args)
+        assert self._async_engine is not None
+        # A task of its own: a caller that leaves does not cut a transaction short in the
+        # middle of a round trip (which would leave the connection unusable); the unit
+        # ends, commits or not, as it would have.
+        task = asyncio.ensure_future(self._postgres_unit(self.engine, work, args))
         if after_commit is not None:
-            # Scheduled from the worker thread as the unit ends, so it precedes the caller's
-            # wake-up (also scheduled from there, later) and does not depend on the caller.
-            done.add_done_callback(lambda _: loop.call_soon_threadsafe(after_commit))
-        return await asyncio.wrap_future(done)
+            # Registered before the caller's wake-up, so it runs first.
+            task.add_done_callback(lambda _: after_commit())
+        return await asyncio.shield(task)
 
     def _sqlite_read(self, work: Callable[..., T], args: tuple[Any, ...]) -> T:
         if self._loop_reader is None:
@@ -180,13 +193,13 @@ class Database:
             # Autocommit reads; this only ends SQLAlchemy's notion of a transaction.
             self._loop_reader.rollback()
 
-    def _unit(self, engine: Engine, write: bool, work: Callable[..., T],
-              args: tuple[Any, ...]) -> T:
+    async def _postgres_unit(self, engine: Engine, work: Callable[..., T],
+                             args: tuple[Any, ...]) -> T:
         try:
-            with engine.connect() as conn:
-                conn.execution_options(sqlite_write=write)
-                with conn.begin():
-                    return work(conn, *args)
+            # The whole unit in one greenlet (checkout, begin, work, commit, checkin): the
+            # AsyncConnection methods would each start one of their own (measured: 15 a
+            # CreateSession, most of its CPU time).
+            return await greenlet_spawn(_unit, engine, work, args)
         except Exception as error:
             translated = _translate(error)
             if translated is error:
@@ -197,7 +210,13 @@ class Database:
         if self._loop_reader is not None:
             self._loop_reader.close()
         self._threads.shutdown(wait=True)
-        self.engine.dispose()
+        if self.is_sqlite:
+            self.engine.dispose()
+
+
+def _unit(engine: Engine, work: Callable[..., T], args: tuple[Any, ...]) -> T:
+    with engine.connect() as conn, conn.begin():
+        return work(conn, *args)
 
 
 def _translate(error: Exception) -> Exception:
@@ -223,7 +242,8 @@ def _is_unavailable(error: exc.DBAPIError) -> bool:
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
-    # Take transaction control from pysqlite so that `begin` below decides how to begin.
+    # Take transaction control from pysqlite: the writer begins (BEGIN IMMEDIATE) and
+    # commits itself (sqlite_writer), and a read begins nothing.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
@@ -232,10 +252,3 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
-
-def _sqlite_on_begin(conn: Connection) -> None:
-    # A write takes the file's write lock up front, so two processes never deadlock
-    # upgrading a read lock. A read begins nothing: each statement is its own snapshot,
-    # which is all a read here needs, and a BEGIN would cost a quarter of a point read.
-    if conn.get_execution_options().get("sqlite_write", False):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -15,6 +15,9 @@ from server.store.tables import environments, sessions
 _BY_ID = select(environments).where(environments.c.id == bindparam("environment_id"),
                                     environments.c.workspace_id == bindparam("workspace_id"))
 _BY_ID_LOCKED = _BY_ID.with_for_update()
+# What a new session takes: a change or a delete waits for it to commit, but other new
+# sessions of the same environment do not (under FOR UPDATE, creates queued on one row).
+_BY_ID_SHARED = _BY_ID.with_for_update(read=True)
 
 
 def insert_environment(conn: Connection, workspace_id: str, env: Environment) -> None:
@@ -22,8 +25,9 @@ def insert_environment(conn: Connection, workspace_id: str, env: Environment) ->
 
 
 def get_environment(conn: Connection, workspace_id: str, environment_id: str,
-                    for_update: bool = False) -> Environment | None:
-    row = compiled.first(conn, _BY_ID_LOCKED if for_update else _BY_ID,
+                    for_update: bool = False, for_share: bool = False) -> Environment | None:
+    statement = _BY_ID_LOCKED if for_update else _BY_ID_SHARED if for_share else _BY_ID
+    row = compiled.first(conn, statement,
                          {"environment_id": environment_id, "workspace_id": workspace_id})
     return rows.environment_from(row) if row else None
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from server.domain.models import Event
-from server.store import keyset, rows
+from server.store import compiled, keyset, rows
 from server.store.tables import events, sessions
 
 
@@ -30,17 +30,17 @@ def list_events(conn: Connection, workspace_id: str, session_id: str, *, types: 
     if before_sequence is not None:
         query = query.where(events.c.sequence < before_sequence)
     query = keyset.page(query, [events.c.sequence], after, descending, limit)
-    return [rows.event_from(row) for row in conn.execute(query)]
+    return [rows.event_from(row) for row in compiled.named(conn.execute(query))]
 
 
 def events_after(conn: Connection, workspace_id: str, session_id: str, after_sequence: int,
                  limit: int) -> list[Event] | None:
     """The next events after a sequence, oldest first; None when the session is gone."""
-    found = conn.execute(
+    found = compiled.named(conn.execute(
         select(events).where(events.c.session_id == session_id,
                              events.c.workspace_id == workspace_id,
                              events.c.sequence > after_sequence)
-        .order_by(events.c.sequence).limit(limit)).all()
+        .order_by(events.c.sequence).limit(limit)))
     if not found and not session_exists(conn, workspace_id, session_id):
         return None
     return [rows.event_from(row) for row in found]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, tuple_
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, tuple_
 
 
 def page(query: Select[Any], columns: list[ColumnElement[Any]], after: list[Any] | None,
@@ -16,3 +16,15 @@ def page(query: Select[Any], columns: list[ColumnElement[Any]], after: list[Any]
         query = query.where(key < bound if descending else key > bound)
     order = [c.desc() if descending else c.asc() for c in columns]
     return query.order_by(*order).limit(limit + 1)
+
+
+def page_statement(query: Select[Any], columns: list[ColumnElement[Any]],
+                   after: list[str] | None, descending: bool) -> Select[Any]:
+    """`page` as a statement built once: the key to continue after, and the number of rows
+    (`limit`: the page size plus one), are the parameters named in `after` and "limit"."""
+    if after is not None:
+        key = tuple_(*columns)
+        bound = tuple_(*(bindparam(name) for name in after))
+        query = query.where(key < bound if descending else key > bound)
+    order = [c.desc() if descending else c.asc() for c in columns]
+    return query.order_by(*order).limit(bindparam("limit", type_=Integer))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, delete, insert, select, update
 
 from server.domain.models import Session
 from server.store import compiled, keyset, notify, rows
@@ -58,21 +59,41 @@ def list_sessions(conn: Connection, workspace_id: str, *, agent_id: str, agent_v
                   statuses: list[str], include_archived: bool, created_after: int | None,
                   created_before: int | None, descending: bool, after: list[Any] | None,
                   limit: int) -> list[Session]:
-    query = select(sessions).where(sessions.c.workspace_id == workspace_id)
-    if agent_id:
-        query = query.where(sessions.c.agent_id == agent_id)
-    if agent_version:
-        query = query.where(sessions.c.agent_version == agent_version)
+    statement = _list_statement(bool(agent_id), bool(agent_version), len(statuses),
+                                include_archived, created_after is not None,
+                                created_before is not None, descending, after is not None)
+    params: dict[str, Any] = {"workspace_id": workspace_id, "agent_id": agent_id,
+                              "agent_version": agent_version, "created_after": created_after,
+                              "created_before": created_before, "limit": limit + 1}
+    params.update((f"status_{i}", status) for i, status in enumerate(statuses))
+    if after is not None:
+        params["after_created_at"], params["after_id"] = after
+    return [rows.session_from(row) for row in compiled.all(conn, statement, params)]
+
+
+@functools.lru_cache(maxsize=512)
+def _list_statement(agent: bool, version: bool, statuses: int, include_archived: bool,
+                    created_after: bool, created_before: bool, descending: bool,
+                    paged: bool) -> Select[Any]:
+    """One session list statement per combination of filters, built once: building one
+    per call cost as much as running it."""
+    query = select(sessions).where(sessions.c.workspace_id == bindparam("workspace_id"))
+    if agent:
+        query = query.where(sessions.c.agent_id == bindparam("agent_id"))
+    if version:
+        query = query.where(sessions.c.agent_version == bindparam("agent_version"))
     if statuses:
-        query = query.where(sessions.c.status.in_(statuses))
+        query = query.where(sessions.c.status.in_(
+            [bindparam(f"status_{i}") for i in range(statuses)]))
     if not include_archived:
         query = query.where(sessions.c.archived_at.is_(None))
-    if created_after is not None:
-        query = query.where(sessions.c.created_at >= created_after)
-    if created_before is not None:
-        query = query.where(sessions.c.created_at < created_before)
-    query = keyset.page(query, [sessions.c.created_at, sessions.c.id], after, descending, limit)
-    return [rows.session_from(row) for row in conn.execute(query)]
+    if created_after:
+        query = query.where(sessions.c.created_at >= bindparam("created_after"))
+    if created_before:
+        query = query.where(sessions.c.created_at < bindparam("created_before"))
+    return keyset.page_statement(query, [sessions.c.created_at, sessions.c.id],
+                                 ["after_created_at", "after_id"] if paged else None,
+                                 descending)
 
 
 def change_session(conn: Connection, workspace_id: str, session_id: str,
