@@ -13,6 +13,8 @@ import time
 import grpc
 from managedagents.v1 import event_pb2, session_pb2, session_pb2_grpc
 
+IN_FLIGHT = 200
+
 
 async def _first_heartbeat(stream: grpc.aio.UnaryStreamCall) -> None:
     async for item in stream:
@@ -52,19 +54,31 @@ async def subscribe(address: str, sessions: list[str], subscribers: int,
 
 async def send(address: str, sessions: list[str], rate: float,
                seconds: float) -> dict[str, object]:
-    """Sends `rate` user.messages a second for `seconds`, spread over the sessions."""
+    """Sends `rate` user.messages a second for `seconds`, spread over the sessions. At most
+    IN_FLIGHT calls wait at once: a server that cannot keep up slows the sender (the rate
+    reported is the rate achieved) rather than collecting thousands of calls, which gRPC
+    sheds by cancelling them."""
     async with grpc.aio.insecure_channel(address) as channel:
         stub = session_pb2_grpc.SessionServiceStub(channel)
         total = int(rate * seconds)
         sends = []
+        slots = asyncio.Semaphore(IN_FLIGHT)
+
+        async def one(sid: str) -> None:
+            try:
+                await stub.SendEvents(session_pb2.SendEventsRequest(
+                    session_id=sid, events=[event_pb2.Event(
+                        user_message=event_pb2.UserMessage(text=str(time.time_ns())))]))
+            finally:
+                slots.release()
+
         start = time.perf_counter()
         for i in range(total):
             delay = start + i / rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            sends.append(asyncio.ensure_future(stub.SendEvents(session_pb2.SendEventsRequest(
-                session_id=sessions[i % len(sessions)], events=[event_pb2.Event(
-                    user_message=event_pb2.UserMessage(text=str(time.time_ns())))]))))
+            await slots.acquire()
+            sends.append(asyncio.ensure_future(one(sessions[i % len(sessions)])))
         await asyncio.gather(*sends)
         return {"sent": total, "events_per_second": total / (time.perf_counter() - start)}
 

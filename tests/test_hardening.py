@@ -180,3 +180,31 @@ def test_a_session_read_never_lags_its_events(server):
     for thread in threads:
         thread.join()
     assert lagging == []
+
+
+def test_a_write_waiting_for_a_lock_held_elsewhere_does_not_stall_other_calls(server):
+    """Another process holds the lock a write needs (SQLite: the file's write lock): the
+    write waits for it off the event loop, so reads are served meanwhile, and the write
+    lands once the lock is free."""
+    session = create_session(server)
+    blocker = _Blocker(server.database_url, session.id)
+    try:
+        with grpc.insecure_channel(server.address) as channel:
+            stub = session_pb2_grpc.SessionServiceStub(channel)
+            waiting = stub.SendEvents.future(session_pb2.SendEventsRequest(
+                session_id=session.id, events=[message("after the lock")]), timeout=60)
+            # Far below the 30 s the write may wait: a stalled event loop would miss it.
+            for _ in range(5):
+                read = server.sessions.GetSession(
+                    session_pb2.GetSessionRequest(session_id=session.id), timeout=5)
+                assert read.last_sequence == 0
+            assert not waiting.done()
+            blocker.release()
+            blocker = None
+            stored = waiting.result(timeout=60).events
+    finally:
+        if blocker is not None:
+            blocker.release()
+    assert [e.user_message.content[0].text for e in stored] == ["after the lock"]
+    assert server.sessions.GetSession(session_pb2.GetSessionRequest(
+        session_id=session.id)).last_sequence >= 1
