@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Result, exc
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.util import await_only
 
 # Named parameters (`:name`) let SQLite take the same dicts as every other statement here.
 _SQLITE = SQLiteDialect_pysqlite(paramstyle="named")
@@ -50,12 +51,19 @@ def _compiled(conn: Connection, statement: ClauseElement) -> _Compiled:
     return found
 
 
+def _params(compiled: _Compiled, params: Any, many: bool) -> Any:
+    if not compiled.fixed:
+        return params
+    if many:
+        return [{**compiled.fixed, **p} for p in params]
+    return {**compiled.fixed, **params}
+
+
 def _run(conn: Connection, compiled: _Compiled, params: Any, many: bool = False) -> Any:
+    flush(conn)
     driver = conn.connection.dbapi_connection
     assert driver is not None
-    if compiled.fixed:
-        params = ([{**compiled.fixed, **p} for p in params] if many
-                  else {**compiled.fixed, **params})
+    params = _params(compiled, params, many)
     cursor = driver.cursor()
     try:
         if many:
@@ -64,14 +72,21 @@ def _run(conn: Connection, compiled: _Compiled, params: Any, many: bool = False)
             cursor.execute(compiled.sql, params)
     except conn.dialect.loaded_dbapi.Error as error:
         cursor.close()
-        gone = conn.dialect.is_disconnect(error, driver, cursor)
-        if gone:
-            conn.invalidate(error)
-        raise exc.DBAPIError.instance(compiled.sql, params, error,
-                                      conn.dialect.loaded_dbapi.Error, hide_parameters=True,
-                                      connection_invalidated=gone, dialect=conn.dialect,
-                                      ismulti=many) from error
+        raise _wrapped(conn, error, compiled.sql, params, many) from error
     return cursor
+
+
+def _wrapped(conn: Connection, error: Any, sql: str, params: Any,
+             many: bool) -> exc.StatementError:
+    """A driver error as SQLAlchemy would have raised it (the connection invalidated when
+    the error says it is gone)."""
+    driver = conn.connection.dbapi_connection
+    gone = conn.dialect.is_disconnect(error, driver, None)
+    if gone:
+        conn.invalidate(error)
+    return exc.DBAPIError.instance(sql, params, error, conn.dialect.loaded_dbapi.Error,
+                                   hide_parameters=True, connection_invalidated=gone,
+                                   dialect=conn.dialect, ismulti=many)
 
 
 def _row_type(compiled: _Compiled, cursor: Any) -> Any:
@@ -105,20 +120,80 @@ def all(conn: Connection, statement: ClauseElement, params: dict[str, Any]) -> l
         cursor.close()
 
 
-def execute(conn: Connection, statement: ClauseElement, params: dict[str, Any]) -> int:
-    """Runs an INSERT, UPDATE or DELETE; returns the number of rows it changed."""
-    cursor = _run(conn, _compiled(conn, statement), params)
-    count: int = cursor.rowcount
-    cursor.close()
-    return count
+# Deferred writes (PostgreSQL): a write whose result nobody reads waits, and goes to the
+# database with the next statement or with the COMMIT, in one round trip (psycopg's
+# pipeline mode). An append held its session's row lock over six round trips, now over
+# three: measured +16% SendEvents to one session. Pipeline mode costs CPU of its own, so
+# only transactions under a contended lock use it (a CreateSession measured 10% slower).
+# By connection object: each is one checkout, used by one unit of work at a time.
+_deferred: dict[int, list[tuple[str, Any, bool]]] = {}
 
 
-def execute_many(conn: Connection, statement: ClauseElement, rows: list[dict[str, Any]]) -> None:
-    """Runs an INSERT once per row."""
-    if len(rows) == 1:
-        execute(conn, statement, rows[0])
+def defer_writes(conn: Connection) -> None:
+    """On PostgreSQL, from now on `write` on this connection waits for the next statement
+    or the commit (which `Database.write` sends). Elsewhere a write runs at once."""
+    if conn.dialect.name == "postgresql":
+        _deferred[id(conn)] = []
+
+
+def write(conn: Connection, statement: ClauseElement, params: Any, many: bool = False) -> None:
+    """Runs an INSERT, UPDATE or statement whose result is not needed (now, or deferred)."""
+    deferred = _deferred.get(id(conn))
+    if deferred is None:
+        _run(conn, _compiled(conn, statement), params, many).close()
         return
-    _run(conn, _compiled(conn, statement), rows, many=True).close()
+    compiled = _compiled(conn, statement)
+    deferred.append((compiled.sql, _params(compiled, params, many), many))
+
+
+def flush(conn: Connection) -> None:
+    """Sends the deferred writes, if any, ahead of the statement about to run."""
+    deferred = _deferred.get(id(conn))
+    if deferred:
+        _send(conn, deferred, commit=False)
+        deferred.clear()
+
+
+def commit(conn: Connection) -> None:
+    """Sends the deferred writes and the COMMIT together, and stops deferring. (A
+    transaction with nothing deferred commits as usual, when its block ends.)"""
+    deferred = _deferred.pop(id(conn), None)
+    if deferred:
+        _send(conn, deferred, commit=True)
+
+
+def stop_deferring(conn: Connection) -> None:
+    """Drops what was deferred, if anything (the unit of work has ended)."""
+    _deferred.pop(id(conn), None)
+
+
+def _send(conn: Connection, deferred: list[tuple[str, Any, bool]], commit: bool) -> None:
+    adapted = conn.connection.dbapi_connection
+    psycopg_conn = adapted._connection  # type: ignore[union-attr]
+
+    async def pipelined() -> None:
+        async with psycopg_conn.pipeline(), psycopg_conn.cursor() as cursor:
+            for sql, params, many in deferred:
+                if many:
+                    await cursor.executemany(sql, params)
+                else:
+                    await cursor.execute(sql, params)
+            if commit:
+                await psycopg_conn.commit()
+
+    try:
+        await_only(pipelined())
+    except conn.dialect.loaded_dbapi.Error as error:
+        sql, params, many = deferred[0]
+        raise _wrapped(conn, error, sql, params, many) from error
+
+
+def write_many(conn: Connection, statement: ClauseElement, rows: list[dict[str, Any]]) -> None:
+    """`write`, once per row."""
+    if len(rows) == 1:
+        write(conn, statement, rows[0])
+    else:
+        write(conn, statement, rows, many=True)
 
 
 _named: dict[tuple[str, ...], Any] = {}

@@ -54,6 +54,9 @@ class Database:
             self._async_engine = self._postgres_engine(pool_size, statement_timeout_ms,
                                                        connect_timeout_s)
             self.engine = self._async_engine.sync_engine
+            # A statement SQLAlchemy runs goes after the writes deferred before it.
+            event.listen(self.engine, "before_cursor_execute",
+                         lambda conn, *_: compiled.flush(conn))
             self._reads = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         # SQLite only: the commit's fsync, and waiting for another process's write lock.
         self._threads = ThreadPoolExecutor(2, thread_name_prefix="db")
@@ -199,7 +202,7 @@ class Database:
             # The whole unit in one greenlet (checkout, begin, work, commit, checkin): the
             # AsyncConnection methods would each start one of their own (measured: 15 a
             # CreateSession, most of its CPU time).
-            return await greenlet_spawn(_unit, engine, work, args)
+            return await greenlet_spawn(_unit, engine, work, args, engine is self.engine)
         except Exception as error:
             translated = _translate(error)
             if translated is error:
@@ -214,9 +217,17 @@ class Database:
             self.engine.dispose()
 
 
-def _unit(engine: Engine, work: Callable[..., T], args: tuple[Any, ...]) -> T:
-    with engine.connect() as conn, conn.begin():
-        return work(conn, *args)
+def _unit(engine: Engine, work: Callable[..., T], args: tuple[Any, ...], write: bool) -> T:
+    with engine.connect() as conn:
+        if not write:
+            return work(conn, *args)
+        try:
+            with conn.begin():
+                result = work(conn, *args)
+                compiled.commit(conn)  # with writes the work deferred, in one round trip
+                return result
+        finally:
+            compiled.stop_deferring(conn)
 
 
 def _translate(error: Exception) -> Exception:

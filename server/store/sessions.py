@@ -16,7 +16,7 @@ _INSERT = insert(sessions)
 
 
 def insert_session(conn: Connection, workspace_id: str, session: Session) -> None:
-    compiled.execute(conn, _INSERT, rows.session_values(session, workspace_id))
+    compiled.write(conn, _INSERT, rows.session_values(session, workspace_id))
 
 
 # Built once: GetSession is the hottest read, and building a statement costs more than
@@ -33,8 +33,8 @@ _WRITE_STATE = update(sessions).where(sessions.c.id == bindparam("the_session_id
 
 def write_state(conn: Connection, session: Session) -> None:
     """Stores the parts of a session that change after it is created."""
-    compiled.execute(conn, _WRITE_STATE, {**rows.session_state_values(session),
-                                          "the_session_id": session.id})
+    compiled.write(conn, _WRITE_STATE, {**rows.session_state_values(session),
+                                        "the_session_id": session.id})
 
 
 def get_session(conn: Connection, workspace_id: str, session_id: str,
