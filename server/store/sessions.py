@@ -59,6 +59,7 @@ def list_sessions(conn: Connection, workspace_id: str, *, agent_id: str, agent_v
                   statuses: list[str], include_archived: bool, created_after: int | None,
                   created_before: int | None, descending: bool, after: list[Any] | None,
                   limit: int) -> list[Session]:
+    statuses = sorted(set(statuses))  # a statement per count of statuses: keep it small
     statement = _list_statement(bool(agent_id), bool(agent_version), len(statuses),
                                 include_archived, created_after is not None,
                                 created_before is not None, descending, after is not None)

@@ -83,7 +83,6 @@ class GroupCommitWriter:
                 await self._commit(group)
 
     async def _commit(self, group: list[Unit]) -> None:
-        outcomes: list[tuple[Unit, bool, Any]] = []
         try:
             conn = self._connection()
             driver = conn.connection.dbapi_connection
@@ -94,22 +93,18 @@ class GroupCommitWriter:
             transaction = conn.begin()
             try:
                 await self._begin_immediate(driver)
-                try:
-                    run = [unit for unit in group if not unit.abandoned]
-                    for unit in group:
-                        if unit.abandoned:  # left while the lock was taken: it never ran
-                            unit.done.cancel()
-                    if len(run) == 1:  # alone: its failure rolls back the transaction
-                        outcomes.append((run[0], True, run[0].work(conn, *run[0].args)))
-                    else:
-                        outcomes.extend(self._one(conn, driver, unit) for unit in run)
+                outcomes = self._run(conn, driver, group)
+                if any(ok for _, ok, _ in outcomes):
                     # The fsync: on a thread, so the loop serves other calls (and queues
                     # the next group) meanwhile.
                     await asyncio.get_running_loop().run_in_executor(self._threads,
                                                                      driver.commit)
-                except BaseException:
+                else:
+                    driver.rollback()  # nothing to keep
+            except BaseException:
+                if driver.in_transaction:
                     driver.rollback()
-                    raise
+                raise
             finally:
                 transaction.rollback()  # a no-op for the driver once it committed
         except Exception as error:  # noqa: BLE001 - the commit failed: every unit failed
@@ -124,6 +119,23 @@ class GroupCommitWriter:
                 unit.done.set_result(value)
             else:
                 unit.done.set_exception(value)
+
+    def _run(self, conn: Connection, driver: Any,
+             group: list[Unit]) -> list[tuple[Unit, bool, Any]]:
+        """Runs the units still wanted, each in a savepoint unless it is alone (then a
+        failure rolls back the whole transaction, which holds nothing else)."""
+        run = []
+        for unit in group:
+            if unit.abandoned:  # left while the lock was taken: it never ran
+                unit.done.cancel()
+            else:
+                run.append(unit)
+        if len(run) != 1:
+            return [self._one(conn, driver, unit) for unit in run]
+        try:
+            return [(run[0], True, run[0].work(conn, *run[0].args))]
+        except Exception as error:  # noqa: BLE001 - the unit's own failure, for its caller
+            return [(run[0], False, self._translate(error))]
 
     def _connection(self) -> Connection:
         """The writer's own connection, held between groups (a checkout per group cost
