@@ -31,7 +31,7 @@ class Settings:
 HELP = {
     "listen": "host:port to serve on",
     "database_url": "SQLAlchemy URL: sqlite:///path.db or postgresql+psycopg://user@host/db",
-    "db_pool_size": "database connections (and worker threads) per process",
+    "db_pool_size": "database connections per process",
     "db_connect_timeout_seconds": "how long to wait for a database connection",
     "db_statement_timeout_ms": "PostgreSQL statement timeout",
     "heartbeat_seconds": "heartbeat interval on idle event streams",

@@ -59,6 +59,8 @@ class RunningServer:
     head_poll_seconds: float = 0.5
     file_max_bytes: int = 50 * 2**20
     session_files_max_bytes: int = 500 * 2**20
+    db_pool_size: int = 8
+    db_connect_timeout_seconds: int = 5
     service: Service | None = None
     address: str = ""
     channel: grpc.Channel | None = None
@@ -72,7 +74,9 @@ class RunningServer:
     def start(self) -> RunningServer:
         migrate.upgrade(self.database_url)
         settings = Settings(listen="127.0.0.1:0", database_url=self.database_url,
-                            heartbeat_seconds=self.heartbeat_seconds, db_pool_size=8,
+                            heartbeat_seconds=self.heartbeat_seconds,
+                            db_pool_size=self.db_pool_size,
+                            db_connect_timeout_seconds=self.db_connect_timeout_seconds,
                             stream_buffer_events=self.stream_buffer_events,
                             lease_sweep_seconds=self.lease_sweep_seconds,
                             head_poll_seconds=self.head_poll_seconds,

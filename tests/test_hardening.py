@@ -16,6 +16,7 @@ import pytest
 from google.protobuf import timestamp_pb2
 from managedagents.v1 import agent_pb2, session_pb2, session_pb2_grpc
 
+from tests.harness import RunningServer
 from tests.helpers import (
     create_agent,
     create_environment,
@@ -208,3 +209,35 @@ def test_a_write_waiting_for_a_lock_held_elsewhere_does_not_stall_other_calls(se
     assert [e.user_message.content[0].text for e in stored] == ["after the lock"]
     assert server.sessions.GetSession(session_pb2.GetSessionRequest(
         session_id=session.id)).last_sequence >= 1
+
+
+def test_calls_beyond_the_connection_pool_wait_their_turn_instead_of_failing(new_database):
+    """Every connection is held by a write waiting for a row lock (on SQLite: the file's
+    lock) for longer than the pool's connect timeout. The calls that come after wait for
+    a connection and then succeed; none fails."""
+    running = RunningServer(database_url=new_database(), db_pool_size=2,
+                            db_connect_timeout_seconds=1).start()
+    try:
+        session = create_session(running)
+        blocker = _Blocker(running.database_url, session.id)
+        try:
+            with grpc.insecure_channel(running.address) as channel:
+                stub = session_pb2_grpc.SessionServiceStub(channel)
+                sends = [stub.SendEvents.future(session_pb2.SendEventsRequest(
+                    session_id=session.id, events=[message(f"m{i}")]), timeout=60)
+                    for i in range(4)]
+                listed = stub.ListSessions.future(session_pb2.ListSessionsRequest(),
+                                                  timeout=60)
+                time.sleep(2.5)  # more than the pool's 1 s connect timeout
+                blocker.release()
+                blocker = None
+                texts = sorted(e.user_message.content[0].text
+                               for f in sends for e in f.result(timeout=60).events
+                               if e.type == "user.message")
+                assert session.id in [s.id for s in listed.result(timeout=60).sessions]
+        finally:
+            if blocker is not None:
+                blocker.release()
+        assert texts == ["m0", "m1", "m2", "m3"]
+    finally:
+        running.stop()

@@ -131,9 +131,10 @@ _deferred: dict[int, list[tuple[str, Any, bool]]] = {}
 
 def defer_writes(conn: Connection) -> None:
     """On PostgreSQL, from now on `write` on this connection waits for the next statement
-    or the commit (which `Database.write` sends). Elsewhere a write runs at once."""
+    or the commit (which the unit of work sends with `commit`). Elsewhere a write runs at
+    once."""
     if conn.dialect.name == "postgresql":
-        _deferred[id(conn)] = []
+        _deferred.setdefault(id(conn), [])
 
 
 def write(conn: Connection, statement: ClauseElement, params: Any, many: bool = False) -> None:
@@ -184,8 +185,9 @@ def _send(conn: Connection, deferred: list[tuple[str, Any, bool]], commit: bool)
     try:
         await_only(pipelined())
     except conn.dialect.loaded_dbapi.Error as error:
-        sql, params, many = deferred[0]
-        raise _wrapped(conn, error, sql, params, many) from error
+        # In a pipeline the error surfaces at the sync, not at the statement that caused it.
+        statements = "; ".join(sql for sql, _, _ in deferred)
+        raise _wrapped(conn, error, statements, None, False) from error
 
 
 def write_many(conn: Connection, statement: ClauseElement, rows: list[dict[str, Any]]) -> None:

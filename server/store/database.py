@@ -1,4 +1,4 @@
-"""The engine, and the threads that run each unit of work (one transaction) off the event loop."""
+"""The engine, and where each unit of work (one transaction) runs."""
 
 from __future__ import annotations
 
@@ -32,8 +32,9 @@ class Database:
     (`make bench`); the rule that came out of it: no thread hops per statement, since a
     thread that gives up the GIL for I/O waits for the event loop's thread to give it back.
     - PostgreSQL: on the event loop, through SQLAlchemy's asyncio engine on psycopg's async
-      connections (`run_sync`: the same unit functions, every round trip awaited). On
-      worker threads a CreateSession took 14 ms of GIL waits for four round trips.
+      connections: the same unit functions in one greenlet each, every round trip
+      awaited. On worker threads a CreateSession took 14 ms of GIL waits for four round
+      trips. At most `pool_size` units run at once; the others wait their turn.
       Reads run in autocommit (one round trip; under READ COMMITTED a transaction adds
       nothing). The hottest point reads (`read_one`) go straight to psycopg's async pool
       with prepared statements (measured 2.3x the threaded GetSession).
@@ -58,7 +59,7 @@ class Database:
             event.listen(self.engine, "before_cursor_execute",
                          lambda conn, *_: compiled.flush(conn))
             self._reads = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        # SQLite only: the commit's fsync, and waiting for another process's write lock.
+        # The SQLite writer's commit (the fsync), and its wait for another process's lock.
         self._threads = ThreadPoolExecutor(2, thread_name_prefix="db")
         self._writer = (GroupCommitWriter(self.engine.connect, _translate, self._threads)
                         if self.is_sqlite else None)
@@ -69,6 +70,9 @@ class Database:
         self._statement_timeout_ms = statement_timeout_ms
         self._async_pool: AsyncConnectionPool | None = None
         self._pool_opening = asyncio.Lock()
+        # PostgreSQL units waiting for a connection wait here, without a deadline, as they
+        # did for a worker thread; the pool's own timeout would fail them under load.
+        self._units = asyncio.Semaphore(pool_size)
         self._compiled: dict[int, str] = {}
 
     def _sqlite_engine(self, pool_size: int) -> Engine:
@@ -202,7 +206,8 @@ class Database:
             # The whole unit in one greenlet (checkout, begin, work, commit, checkin): the
             # AsyncConnection methods would each start one of their own (measured: 15 a
             # CreateSession, most of its CPU time).
-            return await greenlet_spawn(_unit, engine, work, args, engine is self.engine)
+            async with self._units:
+                return await greenlet_spawn(_unit, engine, work, args, engine is self.engine)
         except Exception as error:
             translated = _translate(error)
             if translated is error:
@@ -237,6 +242,9 @@ def _translate(error: Exception) -> Exception:
         log.warning("value refused by the database: %s", error.__class__.__name__)
         return InvalidArgument.one("request", "holds a value the database cannot store "
                                               "(too long, or out of range)")
+    if isinstance(error, exc.TimeoutError):  # no connection free in time
+        log.warning("storage unavailable: no connection free in the pool")
+        return Unavailable("storage is busy; retry shortly")
     if isinstance(error, exc.OperationalError | exc.InterfaceError) and _is_unavailable(error):
         log.warning("storage unavailable: %s", error.__class__.__name__)
         return Unavailable("storage is unavailable; retry shortly")

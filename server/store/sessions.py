@@ -72,7 +72,7 @@ def list_sessions(conn: Connection, workspace_id: str, *, agent_id: str, agent_v
     return [rows.session_from(row) for row in compiled.all(conn, statement, params)]
 
 
-@functools.lru_cache(maxsize=512)
+@functools.cache  # the filter shapes are few (< 500), and each is compiled once
 def _list_statement(agent: bool, version: bool, statuses: int, include_archived: bool,
                     created_after: bool, created_before: bool, descending: bool,
                     paged: bool) -> Select[Any]:

@@ -12,6 +12,7 @@ the lock and the commit's fsync, runs on a thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections import deque
 from collections.abc import Callable
@@ -19,6 +20,8 @@ from concurrent.futures import Executor
 from typing import Any
 
 from sqlalchemy import Connection, exc
+
+from server.domain.errors import Unavailable
 
 # Units that arrive while a group commits wait for the next; a group is at most this big.
 GROUP_MAX = 64
@@ -65,7 +68,8 @@ class GroupCommitWriter:
 
     async def close(self) -> None:
         if self._drainer is not None:
-            await self._drainer
+            # Shielded: a stop that is itself cancelled must not cut a group short.
+            await asyncio.shield(self._drainer)
         if self._conn is not None:
             self._conn.close()
             self._conn = None
@@ -80,7 +84,12 @@ class GroupCommitWriter:
                 else:
                     group.append(unit)
             if group:
-                await self._commit(group)
+                try:
+                    await self._commit(group)
+                finally:
+                    for unit in group:  # only when the writer itself was cancelled
+                        if not unit.done.done():
+                            unit.done.set_exception(Unavailable("the service is stopping"))
 
     async def _commit(self, group: list[Unit]) -> None:
         try:
@@ -94,11 +103,21 @@ class GroupCommitWriter:
             try:
                 await self._begin_immediate(driver)
                 outcomes = self._run(conn, driver, group)
+                if conn.invalidated:  # a unit's failure broke the connection: start afresh
+                    raise Unavailable("storage is unavailable; retry shortly")
                 if any(ok for _, ok, _ in outcomes):
                     # The fsync: on a thread, so the loop serves other calls (and queues
-                    # the next group) meanwhile.
-                    await asyncio.get_running_loop().run_in_executor(self._threads,
-                                                                     driver.commit)
+                    # the next group) meanwhile. Shielded: once started it runs to its end,
+                    # and nothing else may touch the connection before it has.
+                    commit = asyncio.get_running_loop().run_in_executor(self._threads,
+                                                                        driver.commit)
+                    try:
+                        await asyncio.shield(commit)
+                    except asyncio.CancelledError:
+                        await _finished(commit)
+                        if commit.exception() is None:
+                            self._resolve(outcomes)  # stored: say so before stopping
+                        raise
                 else:
                     driver.rollback()  # nothing to keep
             except BaseException:
@@ -114,6 +133,10 @@ class GroupCommitWriter:
                 if not unit.done.done():
                     unit.done.set_exception(failure)
             return
+        self._resolve(outcomes)
+
+    @staticmethod
+    def _resolve(outcomes: list[tuple[Unit, bool, Any]]) -> None:
         for unit, ok, value in outcomes:
             if ok:
                 unit.done.set_result(value)
@@ -188,12 +211,20 @@ class GroupCommitWriter:
 
 
 def _is_busy(error: sqlite3.OperationalError) -> bool:
-    return getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY,
-                                                          sqlite3.SQLITE_LOCKED)
+    code = getattr(error, "sqlite_errorcode", 0) & 0xFF  # the primary code of an extended one
+    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+async def _finished(future: asyncio.Future[Any]) -> None:
+    """Waits for `future` to end, however often this wait is cancelled meanwhile."""
+    while not future.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait([future])
 
 
 def _as_sqlalchemy(error: Exception) -> Exception:
     """A driver error raised outside SQLAlchemy, wrapped the way SQLAlchemy wraps them."""
     if isinstance(error, sqlite3.Error):
-        return exc.DBAPIError.instance("BEGIN IMMEDIATE or COMMIT", None, error, sqlite3.Error)
+        return exc.DBAPIError.instance("(the writer's transaction control)", None, error,
+                                       sqlite3.Error)
     return error
