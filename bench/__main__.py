@@ -307,7 +307,11 @@ def main() -> None:
     notes = [f"size: {args.size}; load: " + "; ".join(generators[t] for t in sorted(tools))
              + "; latency sampled meanwhile by one more client, one call at a time",
              "SendEvents appends to one session, so every call takes that session's lock.",
-             "Stream subscribers run in client processes of their own; one more process sends.",
+             "PostgreSQL: ANALYZE runs before ListSessions (what autovacuum does within a "
+             "minute); right after the CreateSession load the planner would still sort the "
+             "whole table for a page.",
+             "Stream subscribers run in client processes of their own; one more process sends, "
+             "with at most 200 calls in flight: 'events/s sent' is the rate the server took.",
              *failures]
     path = report.write(sections, headers, ratios, notes, args.results)
     print(Path(path).read_text())

@@ -106,7 +106,7 @@ def first(conn: Connection, statement: ClauseElement, params: dict[str, Any]) ->
         cursor.close()
 
 
-def all(conn: Connection, statement: ClauseElement, params: dict[str, Any]) -> list[Any]:
+def fetch_all(conn: Connection, statement: ClauseElement, params: dict[str, Any]) -> list[Any]:
     """Every row."""
     compiled = _compiled(conn, statement)
     cursor = _run(conn, compiled, params)

@@ -180,11 +180,17 @@ class Database:
         # A task of its own: a caller that leaves does not cut a transaction short in the
         # middle of a round trip (which would leave the connection unusable); the unit
         # ends, commits or not, as it would have.
-        task = asyncio.ensure_future(self._postgres_unit(self.engine, work, args))
+        started = asyncio.Event()
+        task = asyncio.ensure_future(self._postgres_unit(self.engine, work, args, started))
         if after_commit is not None:
             # Registered before the caller's wake-up, so it runs first.
             task.add_done_callback(lambda _: after_commit())
-        return await asyncio.shield(task)
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if not started.is_set():  # still waiting for a connection: drop it
+                task.cancel()
+            raise
 
     def _sqlite_read(self, work: Callable[..., T], args: tuple[Any, ...]) -> T:
         if self._loop_reader is None:
@@ -201,12 +207,14 @@ class Database:
             self._loop_reader.rollback()
 
     async def _postgres_unit(self, engine: Engine, work: Callable[..., T],
-                             args: tuple[Any, ...]) -> T:
+                             args: tuple[Any, ...], started: asyncio.Event | None = None) -> T:
         try:
             # The whole unit in one greenlet (checkout, begin, work, commit, checkin): the
             # AsyncConnection methods would each start one of their own (measured: 15 a
             # CreateSession, most of its CPU time).
             async with self._units:
+                if started is not None:
+                    started.set()
                 return await greenlet_spawn(_unit, engine, work, args, engine is self.engine)
         except Exception as error:
             translated = _translate(error)

@@ -10,21 +10,21 @@ from sqlalchemy import ColumnElement, Integer, Select, bindparam, tuple_
 def page(query: Select[Any], columns: list[ColumnElement[Any]], after: list[Any] | None,
          descending: bool, limit: int) -> Select[Any]:
     """`query` in `columns` order from just after `after`, plus one row to tell if more follow."""
-    if after is not None:
-        key = tuple_(*columns)
-        bound = tuple_(*after)
-        query = query.where(key < bound if descending else key > bound)
-    order = [c.desc() if descending else c.asc() for c in columns]
-    return query.order_by(*order).limit(limit + 1)
+    bound = None if after is None else tuple_(*after)
+    return _ordered(query, columns, bound, descending).limit(limit + 1)
 
 
 def page_statement(query: Select[Any], columns: list[ColumnElement[Any]],
                    after: list[str] | None, descending: bool) -> Select[Any]:
     """`page` as a statement built once: the key to continue after, and the number of rows
     (`limit`: the page size plus one), are the parameters named in `after` and "limit"."""
-    if after is not None:
+    bound = None if after is None else tuple_(*(bindparam(name) for name in after))
+    return _ordered(query, columns, bound, descending).limit(bindparam("limit", type_=Integer))
+
+
+def _ordered(query: Select[Any], columns: list[ColumnElement[Any]], bound: Any,
+             descending: bool) -> Select[Any]:
+    if bound is not None:
         key = tuple_(*columns)
-        bound = tuple_(*(bindparam(name) for name in after))
         query = query.where(key < bound if descending else key > bound)
-    order = [c.desc() if descending else c.asc() for c in columns]
-    return query.order_by(*order).limit(bindparam("limit", type_=Integer))
+    return query.order_by(*[c.desc() if descending else c.asc() for c in columns])

@@ -69,7 +69,7 @@ def list_sessions(conn: Connection, workspace_id: str, *, agent_id: str, agent_v
     params.update((f"status_{i}", status) for i, status in enumerate(statuses))
     if after is not None:
         params["after_created_at"], params["after_id"] = after
-    return [rows.session_from(row) for row in compiled.all(conn, statement, params)]
+    return [rows.session_from(row) for row in compiled.fetch_all(conn, statement, params)]
 
 
 @functools.cache  # the filter shapes are few (< 500), and each is compiled once

@@ -121,7 +121,7 @@ class GroupCommitWriter:
                 else:
                     driver.rollback()  # nothing to keep
             except BaseException:
-                if driver.in_transaction:
+                if not conn.invalidated and driver.in_transaction:
                     driver.rollback()
                 raise
             finally:
@@ -207,7 +207,6 @@ class GroupCommitWriter:
             return unit, False, self._translate(error)
         driver.execute("RELEASE unit")
         return unit, True, value
-
 
 
 def _is_busy(error: sqlite3.OperationalError) -> bool:
