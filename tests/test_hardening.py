@@ -241,3 +241,39 @@ def test_calls_beyond_the_connection_pool_wait_their_turn_instead_of_failing(new
         assert texts == ["m0", "m1", "m2", "m3"]
     finally:
         running.stop()
+
+
+def test_a_write_whose_caller_left_before_it_could_start_is_not_stored(new_database):
+    """The only connection (on SQLite: the writer) is busy with a write waiting for a lock
+    held elsewhere. A CreateSession queues behind it and its caller gives up: that write
+    never runs, so no session is stored, while the first write lands. (Appends are the
+    exception by design: once asked for, they complete, so streams hear of them.)"""
+    running = RunningServer(database_url=new_database(), db_pool_size=1).start()
+    try:
+        agent, env = create_agent(running), create_environment(running)
+        session = create_session(running, agent=agent, env=env)
+        blocker = _Blocker(running.database_url, session.id)
+        try:
+            with grpc.insecure_channel(running.address) as channel:
+                stub = session_pb2_grpc.SessionServiceStub(channel)
+                waiting = stub.SendEvents.future(session_pb2.SendEventsRequest(
+                    session_id=session.id, events=[message("kept")]), timeout=60)
+                time.sleep(0.5)  # the send now holds the connection
+                with pytest.raises(grpc.RpcError) as gave_up:
+                    stub.CreateSession(session_pb2.CreateSessionRequest(
+                        agent_id=agent.id, environment_id=env.id, title="dropped"),
+                        timeout=0.5)
+                assert gave_up.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+                blocker.release()
+                blocker = None
+                assert waiting.result(timeout=60).events[0].user_message.content[0].text \
+                    == "kept"
+        finally:
+            if blocker is not None:
+                blocker.release()
+        time.sleep(0.5)  # had the dropped write run after all, it would have by now
+        listed = running.sessions.ListSessions(session_pb2.ListSessionsRequest(
+            page_size=100)).sessions
+        assert [s.title for s in listed if s.title == "dropped"] == []
+    finally:
+        running.stop()
