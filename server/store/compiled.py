@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import namedtuple
 from typing import Any, cast
 
-from sqlalchemy import Connection, Result, exc
+from sqlalchemy import Connection, Dialect, Result, exc
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -40,7 +40,18 @@ _cache: dict[tuple[int, str], _Compiled] = {}
 
 
 def _compiled(conn: Connection, statement: ClauseElement) -> _Compiled:
-    dialect = conn.dialect
+    return _for_dialect(conn.dialect, statement)
+
+
+def sql(dialect: Dialect, statement: ClauseElement, params: dict[str, Any]
+        ) -> tuple[str, dict[str, Any]]:
+    """The statement's SQL for `dialect` and its full parameters, for a caller that runs
+    it on a driver connection of its own (`Database.read_one` on psycopg's pool)."""
+    compiled = _for_dialect(dialect, statement)
+    return compiled.sql, _params(compiled, params, False)
+
+
+def _for_dialect(dialect: Dialect, statement: ClauseElement) -> _Compiled:
     key = (id(statement), dialect.name)
     found = _cache.get(key)
     if found is None:

@@ -73,7 +73,6 @@ class Database:
         # PostgreSQL units waiting for a connection wait here, without a deadline, as they
         # did for a worker thread; the pool's own timeout would fail them under load.
         self._units = asyncio.Semaphore(pool_size)
-        self._compiled: dict[int, str] = {}
 
     def _sqlite_engine(self, pool_size: int) -> Engine:
         engine = create_engine(self.url, pool_size=pool_size + 1, max_overflow=0,
@@ -107,10 +106,7 @@ class Database:
         """
         if self.is_sqlite:
             return self._sqlite_read(compiled.first, (statement, params))
-        sql = self._compiled.get(id(statement))
-        if sql is None:
-            sql = str(statement.compile(dialect=self.engine.dialect))
-            self._compiled[id(statement)] = sql
+        sql, params = compiled.sql(self.engine.dialect, statement, params)
         pool = await self._pool()
         try:
             try:
