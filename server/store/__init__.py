@@ -166,9 +166,8 @@ class Store:
         return rows.session_from(row) if row else None
 
     async def list_sessions(self, ws: str, **query: Any) -> list[Session]:
-        def work(conn: Connection) -> list[Session]:
-            return sessions.list_sessions(conn, ws, **query)
-        return await self.db.read(work)
+        found = await self.db.read_all(*sessions.list_query(ws, **query))
+        return [rows.session_from(row) for row in found]
 
     async def change_session(self, ws: str, session_id: str,
                              change: Callable[[Session], Session]) -> Session | None:

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import psycopg
 from psycopg.rows import namedtuple_row
@@ -106,27 +106,39 @@ class Database:
         """
         if self.is_sqlite:
             return self._sqlite_read(compiled.first, (statement, params))
+        return await self._prepared(statement, params, every_row=False)
+
+    async def read_all(self, statement: Select[Any], params: dict[str, Any]) -> list[Any]:
+        """Every row of a statement built once (as for `read_one`)."""
+        if self.is_sqlite:
+            return self._sqlite_read(compiled.fetch_all, (statement, params))
+        return cast(list[Any], await self._prepared(statement, params, every_row=True))
+
+    async def _prepared(self, statement: Select[Any], params: dict[str, Any],
+                        every_row: bool) -> Any:
+        """Runs a read on psycopg's async pool as a prepared statement: no greenlet, no
+        SQLAlchemy connection, and the server plans it once per connection."""
         sql, params = compiled.sql(self.engine.dialect, statement, params)
         pool = await self._pool()
         try:
             try:
-                return await self._fetch_one(pool, sql, params)
+                return await self._fetch(pool, sql, params, every_row)
             except psycopg.OperationalError:
                 # A connection the database dropped (it restarted, say): the pool only learns
                 # of it on use. Have it test the idle ones, and try once more.
                 await pool.check()
-                return await self._fetch_one(pool, sql, params)
+                return await self._fetch(pool, sql, params, every_row)
         except (psycopg.OperationalError, PoolTimeout) as error:
             log.warning("storage unavailable: %s", error.__class__.__name__)
             raise Unavailable("storage is unavailable; retry shortly") from error
         except psycopg.DataError as error:
             raise _translate(exc.DataError(sql, params, error)) from error
 
-    async def _fetch_one(self, pool: AsyncConnectionPool, sql: str,
-                         params: dict[str, Any]) -> Any:
+    async def _fetch(self, pool: AsyncConnectionPool, sql: str, params: dict[str, Any],
+                     every_row: bool) -> Any:
         async with pool.connection(timeout=self._connect_timeout_s) as conn:
             cursor = await conn.execute(sql, params, prepare=True)
-            return await cursor.fetchone()
+            return await (cursor.fetchall() if every_row else cursor.fetchone())
 
     async def _pool(self) -> AsyncConnectionPool:
         async with self._pool_opening:  # the first reads may arrive together

@@ -55,10 +55,11 @@ def heads(conn: Connection, followed: list[tuple[str, str]]) -> dict[str, int]:
     return {row.id: row.last_sequence for row in found if (row.workspace_id, row.id) in wanted}
 
 
-def list_sessions(conn: Connection, workspace_id: str, *, agent_id: str, agent_version: int,
-                  statuses: list[str], include_archived: bool, created_after: int | None,
-                  created_before: int | None, descending: bool, after: list[Any] | None,
-                  limit: int) -> list[Session]:
+def list_query(workspace_id: str, *, agent_id: str, agent_version: int,
+               statuses: list[str], include_archived: bool, created_after: int | None,
+               created_before: int | None, descending: bool, after: list[Any] | None,
+               limit: int) -> tuple[Select[Any], dict[str, Any]]:
+    """The statement and parameters of a page of sessions (for `Database.read_all`)."""
     statuses = sorted(set(statuses))  # a statement per count of statuses: keep it small
     statement = _list_statement(bool(agent_id), bool(agent_version), len(statuses),
                                 include_archived, created_after is not None,
@@ -69,7 +70,7 @@ def list_sessions(conn: Connection, workspace_id: str, *, agent_id: str, agent_v
     params.update((f"status_{i}", status) for i, status in enumerate(statuses))
     if after is not None:
         params["after_created_at"], params["after_id"] = after
-    return [rows.session_from(row) for row in compiled.fetch_all(conn, statement, params)]
+    return statement, params
 
 
 @functools.cache  # the filter shapes are few (< 500), and each is compiled once
