@@ -129,6 +129,42 @@ class _Blocker:
         self.conn.close()
 
 
+def test_a_create_meeting_an_archive_of_its_environment_waits_for_it(server):
+    """A CreateSession arrives while another transaction is archiving its environment: it
+    waits for that transaction. If the archive commits, the create is refused and stores
+    nothing; if it rolls back, the create succeeds."""
+    agent = create_agent(server)
+    for outcome in ("commit", "rollback"):
+        env = create_environment(server)
+        title = unique(outcome)
+        if server.database_url.startswith("sqlite"):
+            archiver = sqlite3.connect(server.database_url.removeprefix("sqlite:///"),
+                                       timeout=30, isolation_level=None)
+            archiver.execute("BEGIN IMMEDIATE")
+            archiver.execute("UPDATE environments SET archived_at = 1 WHERE id = ?", (env.id,))
+        else:
+            archiver = psycopg.connect(server.database_url.replace("postgresql+psycopg",
+                                                                   "postgresql"))
+            archiver.execute("UPDATE environments SET archived_at = 1 WHERE id = %s", (env.id,))
+        try:
+            created = server.sessions.CreateSession.future(session_pb2.CreateSessionRequest(
+                agent_id=agent.id, environment_id=env.id, title=title), timeout=30)
+            time.sleep(0.5)
+            assert not created.done()  # waiting for the archiving transaction
+        finally:
+            archiver.execute(outcome.upper())
+            archiver.close()
+        if outcome == "commit":
+            expect_error(lambda: created.result(timeout=30),
+                         grpc.StatusCode.FAILED_PRECONDITION, reason="ENVIRONMENT_ARCHIVED")
+        else:
+            assert created.result(timeout=30).environment_id == env.id
+        listed = server.sessions.ListSessions(session_pb2.ListSessionsRequest(
+            agent_id=agent.id, page_size=100)).sessions
+        assert [s.title for s in listed if s.title == title] == \
+            ([title] if outcome == "rollback" else [])
+
+
 def test_an_event_stored_after_its_sender_gave_up_still_reaches_streams(server):
     session = create_session(server)
     server.sessions.GetSession(session_pb2.GetSessionRequest(session_id=session.id))
@@ -260,9 +296,11 @@ def test_a_write_whose_caller_left_before_it_could_start_is_not_stored(new_datab
                     session_id=session.id, events=[message("kept")]), timeout=60)
                 time.sleep(0.5)  # the send now holds the connection
                 with pytest.raises(grpc.RpcError) as gave_up:
+                    # With a request ID, a create is a unit of work on the pool like the
+                    # send (a plain one is a single statement, on a connection of its own).
                     stub.CreateSession(session_pb2.CreateSessionRequest(
-                        agent_id=agent.id, environment_id=env.id, title="dropped"),
-                        timeout=0.5)
+                        agent_id=agent.id, environment_id=env.id, title="dropped",
+                        request_id=unique("dropped")), timeout=0.5)
                 assert gave_up.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
                 blocker.release()
                 blocker = None

@@ -132,6 +132,14 @@ class Store:
                              key: RequestKey | None) -> Session:
         """Creates the session (and its inline environment); an existing environment must
         exist and not be archived, checked under its row lock so a delete cannot interleave."""
+        only_environment = (key is None and inline is None and not session.resources
+                            and not session.vault_ids and not session.memory_store_ids)
+        # With nothing to check but the environment: one statement. When it stores nothing,
+        # the environment is missing or archived, and the unit below says which.
+        if only_environment and await self.db.write_one(
+                *sessions.insert_if_environment_usable(ws, session)):
+            return session
+
         def work(conn: Connection) -> Session:
             if key and (earlier := request_ids.recall(conn, ws, key)):
                 return request_ids.must(sessions.get_session(conn, ws, earlier), "session", earlier)

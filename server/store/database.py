@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar, cast
 
@@ -14,6 +15,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy import Connection, Engine, Select, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.sql import ClauseElement
 from sqlalchemy.util import greenlet_spawn
 
 from server.domain.errors import InvalidArgument, Unavailable
@@ -120,7 +122,7 @@ class Database:
         SQLAlchemy connection, and the server plans it once per connection."""
         sql, params = compiled.sql(self.engine.dialect, statement, params)
         pool = await self._pool()
-        try:
+        with _pool_errors(sql, params):
             try:
                 return await self._fetch(pool, sql, params, every_row)
             except psycopg.OperationalError:
@@ -128,11 +130,36 @@ class Database:
                 # of it on use. Have it test the idle ones, and try once more.
                 await pool.check()
                 return await self._fetch(pool, sql, params, every_row)
-        except (psycopg.OperationalError, PoolTimeout) as error:
-            log.warning("storage unavailable: %s", error.__class__.__name__)
-            raise Unavailable("storage is unavailable; retry shortly") from error
-        except psycopg.DataError as error:
-            raise _translate(exc.DataError(sql, params, error)) from error
+
+    async def write_one(self, statement: ClauseElement, params: dict[str, Any]) -> Any:
+        """Runs one INSERT or UPDATE … RETURNING, built once, as a transaction of its own;
+        returns its first row, or None.
+
+        On PostgreSQL: one round trip in autocommit on psycopg's async pool (no BEGIN, no
+        COMMIT, no greenlet). Like `write`, it ends once started, even if the caller
+        leaves; a caller that leaves while it waits for a connection drops it. It is never
+        retried: a connection lost mid-way may have committed it.
+        """
+        if self._writer is not None:
+            return await self.write(compiled.first, statement, params)
+        sql, params = compiled.sql(self.engine.dialect, statement, params)
+        pool = await self._pool()
+        started = asyncio.Event()
+
+        async def run() -> Any:
+            with _pool_errors(sql, params):
+                async with pool.connection(timeout=self._connect_timeout_s) as conn:
+                    started.set()
+                    cursor = await conn.execute(sql, params, prepare=True)
+                    return await cursor.fetchone()
+
+        task = asyncio.ensure_future(run())
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if not started.is_set():
+                task.cancel()
+            raise
 
     async def _fetch(self, pool: AsyncConnectionPool, sql: str, params: dict[str, Any],
                      every_row: bool) -> Any:
@@ -249,6 +276,20 @@ def _unit(engine: Engine, work: Callable[..., T], args: tuple[Any, ...], write: 
                 return result
         finally:
             compiled.stop_deferring(conn)
+
+
+@contextlib.contextmanager
+def _pool_errors(sql: str, params: dict[str, Any]) -> Iterator[None]:
+    """psycopg's errors on its own pool as the domain sees them: SQLAlchemy's, translated."""
+    try:
+        yield
+    except (psycopg.OperationalError, PoolTimeout) as error:
+        log.warning("storage unavailable: %s", error.__class__.__name__)
+        raise Unavailable("storage is unavailable; retry shortly") from error
+    except psycopg.DataError as error:
+        raise _translate(exc.DataError(sql, params, error)) from error
+    except psycopg.IntegrityError as error:
+        raise exc.IntegrityError(sql, params, error, hide_parameters=True) from error
 
 
 def _translate(error: Exception) -> Exception:

@@ -6,17 +6,50 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Insert,
+    Select,
+    bindparam,
+    delete,
+    exists,
+    insert,
+    select,
+    update,
+)
 
 from server.domain.models import Session
 from server.store import compiled, keyset, notify, rows
-from server.store.tables import events, sessions
+from server.store.tables import environments, events, sessions
 
 _INSERT = insert(sessions)
 
 
 def insert_session(conn: Connection, workspace_id: str, session: Session) -> None:
     compiled.write(conn, _INSERT, rows.session_values(session, workspace_id))
+
+
+# The common create as one statement: the session goes in only while its environment
+# exists in the workspace, unarchived, and FOR SHARE holds it so until the statement ends
+# (an archive or a delete waits; other creates do not). A statement is a transaction of its
+# own, so on PostgreSQL this is one round trip, where BEGIN, a check, the INSERT and COMMIT
+# were four. PostgreSQL types each parameter from the column it goes into.
+_COLUMNS = [column.name for column in sessions.columns]
+_INSERT_IF_ENVIRONMENT_USABLE = insert(sessions).from_select(
+    _COLUMNS,
+    select(*[bindparam(name) for name in _COLUMNS]).where(exists(
+        select(environments.c.id).where(
+            environments.c.id == bindparam("environment_id"),
+            environments.c.workspace_id == bindparam("workspace_id"),
+            environments.c.archived_at.is_(None)).with_for_update(read=True)))
+).returning(sessions.c.id)
+
+
+def insert_if_environment_usable(workspace_id: str, session: Session
+                                 ) -> tuple[Insert, dict[str, Any]]:
+    """The statement and parameters (for `Database.write_one`) that store a new session
+    whose environment exists and is not archived; it stores nothing otherwise."""
+    return _INSERT_IF_ENVIRONMENT_USABLE, rows.session_values(session, workspace_id)
 
 
 # Built once: GetSession is the hottest read, and building a statement costs more than
