@@ -4,6 +4,7 @@ result, and writes whose caller went away."""
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
 import sqlite3
@@ -155,7 +156,7 @@ def test_a_create_meeting_an_archive_of_its_environment_waits_for_it(server):
             archiver.execute(outcome.upper())
             archiver.close()
         if outcome == "commit":
-            expect_error(lambda: created.result(timeout=30),
+            expect_error(functools.partial(created.result, timeout=30),
                          grpc.StatusCode.FAILED_PRECONDITION, reason="ENVIRONMENT_ARCHIVED")
         else:
             assert created.result(timeout=30).environment_id == env.id

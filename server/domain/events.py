@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -47,12 +48,16 @@ class Events:
 
         def rules(log: SessionLog) -> list[Event]:
             turns.check_open(log.session)
-            for event, where in events:
+            # Copies, since the rules change the events they append: run again (when their
+            # batch of sends failed as a whole), they start from the request as sent.
+            sent = [(dataclasses.replace(event), where) for event, where in events]
+            for event, where in sent:
                 turns.on_client_event(log, event, where, now)
             log.session.updated_at = now
-            return [event for event, _ in events]
+            return [event for event, _ in sent]
 
-        return await appends.append(self.store, self.hub, ws, session_id, rules, key)
+        return await appends.append(self.store, self.hub, ws, session_id, rules, key,
+                                    combine=True)
 
     async def list_page(self, ws: str, session_id: str, size: int, token: str,
                    query: EventQuery) -> Page:

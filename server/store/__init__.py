@@ -24,6 +24,7 @@ from server.store import (
     session_log,
     sessions,
 )
+from server.store.append_batches import AppendBatches
 from server.store.database import Database
 from server.store.request_ids import RequestKey
 from server.store.session_cache import SessionCache
@@ -43,6 +44,9 @@ class Store:
         # Sessions with a write under way: read from the database meanwhile, never cached,
         # since the write may already be visible there before it has ended here.
         self._writing: dict[tuple[str, str], int] = {}
+        # PostgreSQL: concurrent sends to one session share a transaction (append_batches).
+        self._batches = None if db.is_sqlite else AppendBatches(
+            db, lambda ws, session_id, rules: self.in_session(ws, session_id, rules))
 
     def _session_write(self, ws: str, session_id: str) -> Callable[[], None] | None:
         """Marks a write to the session as under way; returns what runs once it has ended."""
@@ -198,10 +202,18 @@ class Store:
 
     # The session's log and state, changed together
     async def in_session(self, ws: str, session_id: str, rules: Callable[[SessionLog], T],
-                         key: RequestKey | None = None) -> tuple[T, list[Event]]:
+                         key: RequestKey | None = None,
+                         combine: bool = False) -> tuple[T, list[Event]]:
         """Runs `rules` on the locked session in one transaction; returns what they returned
         and every event appended. With a `key` seen before, returns the first result's
-        events instead (and appends nothing)."""
+        events instead (and appends nothing).
+
+        `combine`: the transaction may be shared with other sends to the session that
+        arrive meanwhile (see `append_batches` for what such rules must allow).
+        """
+        if combine and key is None and self._batches is not None:
+            return cast(tuple[T, list[Event]],
+                        await self._batches.send(ws, session_id, rules))
         def work(conn: Connection) -> tuple[Any, list[Event]]:
             if key and (earlier := request_ids.recall(conn, ws, key)):
                 if not events.session_exists(conn, ws, session_id):

@@ -3,7 +3,8 @@ and changes its state; everything is written when the rules are done, or nothing
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, and_, insert, select, update
 
@@ -13,6 +14,19 @@ from server.store.sessions import get_session, write_state
 from server.store.tables import events, sessions
 
 _INSERT_EVENT = insert(events)
+
+
+class Checkpoint(NamedTuple):
+    """Where a SessionLog stood before one request's rules ran (see `SessionLog.undo`)."""
+
+    session: Session
+    appended: int
+    unflushed: int
+    writes: int
+
+
+class UndoImpossible(Exception):
+    """Rules that failed had already written to the database: only a rollback undoes them."""
 
 
 class SessionLog:
@@ -31,6 +45,23 @@ class SessionLog:
         self.session = session
         self.appended: list[Event] = []
         self._unflushed: list[Event] = []
+        self._writes = 0  # statements that changed rows so far, for `undo`
+
+    def checkpoint(self) -> Checkpoint:
+        """What `undo` goes back to: taken before each request's rules in a combined batch."""
+        return Checkpoint(copy.copy(self.session), len(self.appended), len(self._unflushed),
+                          self._writes)
+
+    def undo(self, mark: Checkpoint) -> None:
+        """Forgets what the rules did since `mark`: the events they appended and the changes
+        they made to the session. Only possible while nothing of theirs reached the database
+        (rules change a session by assigning its fields, so the shallow copy is the state
+        before them); otherwise raises UndoImpossible."""
+        if self._writes != mark.writes:
+            raise UndoImpossible
+        self.session = mark.session
+        del self.appended[mark.appended:]
+        del self._unflushed[mark.unflushed:]
 
     def append(self, event: Event) -> Event:
         """Adds `event` at the end of the log; gives it the next sequence."""
@@ -41,8 +72,11 @@ class SessionLog:
         return event
 
     def find_event(self, event_id: str) -> Event | None:
-        """An event of this session by ID, or None."""
-        self._flush_events()
+        """An event of this session by ID, or None. (A read only: rules that fail after
+        it can still be undone.)"""
+        for event in self._unflushed:
+            if event.id == event_id:
+                return event
         row = self.conn.execute(select(events).where(
             events.c.id == event_id, events.c.session_id == self.session.id,
             events.c.workspace_id == self.workspace_id)).first()
@@ -60,6 +94,7 @@ class SessionLog:
         """Sets processed_at on these events of the session (once; later marks keep it)."""
         self._flush_events()
         if event_ids:
+            self._writes += 1
             self.conn.execute(update(events).where(
                 events.c.session_id == self.session.id, events.c.id.in_(event_ids),
                 events.c.processed_at.is_(None)).values(processed_at=now))
@@ -68,12 +103,14 @@ class SessionLog:
         """Moves queued events into a turn that starts now."""
         self._flush_events()
         if event_ids:
+            self._writes += 1
             self.conn.execute(update(events).where(
                 and_(events.c.session_id == self.session.id, events.c.id.in_(event_ids)))
                 .values(turn_id=turn_id))
 
     def _flush_events(self) -> None:
         if self._unflushed:
+            self._writes += 1
             compiled.write_many(self.conn, _INSERT_EVENT,
                                   [rows.event_values(e, self.workspace_id)
                                    for e in self._unflushed])

@@ -1,0 +1,155 @@
+"""Concurrent sends to one session, combined into one transaction (PostgreSQL).
+
+Every append to a session takes its row lock, so concurrent sends to one session queue on
+it, and each paid for its own BEGIN, lock and COMMIT: three round trips under the lock.
+Here, sends that arrive while one is under way wait in this process and then go together:
+one transaction locks the session once, runs each send's rules in turn on the same log,
+and commits all their events with one round trip. The first send of a quiet session waits
+for nothing.
+
+Each send keeps its own outcome. Rules that fail (a domain error) are undone before the
+next send's rules run, and that send alone gets the error. When undoing is not possible
+(the failing rules had written already), or the database fails the transaction, nothing of
+the batch was stored and each send runs again in a transaction of its own: rules given here
+must give the same outcome when run again (they start from their request, not from what an
+earlier run changed).
+
+SQLite needs none of this: its writer commits queued units in groups already, and a unit
+costs no round trips.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import Connection
+
+from server.domain.errors import DomainError, NotFound
+from server.domain.models import Event
+from server.store import session_log
+from server.store.database import Database
+from server.store.session_log import SessionLog, UndoImpossible
+
+# At most this many sends in one transaction, so that none waits long behind a batch.
+BATCH_MAX = 64
+
+Rules = Callable[[SessionLog], Any]
+Outcome = tuple[Any, list[Event]]
+
+
+class _Send:
+    __slots__ = ("rules", "done")
+
+    def __init__(self, rules: Rules) -> None:
+        self.rules = rules
+        self.done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+
+
+class _Abandoned(Exception):
+    """The batch cannot keep each send's outcome apart: nothing of it may be stored."""
+
+
+class AppendBatches:
+    """Runs the sends to each session in batches, one transaction per batch."""
+
+    def __init__(self, db: Database,
+                 alone: Callable[[str, str, Rules], Awaitable[Outcome]]) -> None:
+        self._db = db
+        self._alone = alone  # one send in a transaction of its own
+        self._queued: dict[tuple[str, str], list[_Send]] = {}
+
+    async def send(self, ws: str, session_id: str, rules: Rules) -> Outcome:
+        """Runs `rules` on the locked session, in a batch with the sends queued beside it;
+        returns what they returned and the events they appended, once committed."""
+        key = (ws, session_id)
+        send = _Send(rules)
+        queued = self._queued.get(key)
+        if queued is None:
+            self._queued[key] = [send]
+            asyncio.ensure_future(self._drain(ws, session_id))
+        else:
+            queued.append(send)
+        return await send.done
+
+    async def _drain(self, ws: str, session_id: str) -> None:
+        """Runs the session's queued sends, batch after batch, until none is left."""
+        key = (ws, session_id)
+        queued = self._queued[key]
+        try:
+            while queued:
+                batch, queued[:] = queued[:BATCH_MAX], queued[BATCH_MAX:]
+                await self._run(ws, session_id, batch)
+        finally:
+            del self._queued[key]
+            for send in queued:  # only if the drain itself was cancelled (shutdown)
+                if not send.done.done():
+                    send.done.cancel()
+
+    async def _run(self, ws: str, session_id: str, batch: list[_Send]) -> None:
+        try:
+            outcomes = await self._db.write(_batch, ws, session_id, [s.rules for s in batch])
+        except NotFound as error:  # the session is gone: the same answer for every send
+            for send in batch:
+                _fail(send, error)
+            return
+        except Exception as error:
+            if len(batch) > 1:
+                # Nothing of the batch was stored: each send in a transaction of its own,
+                # so that each gets its own outcome.
+                await asyncio.gather(*(self._one(ws, session_id, send) for send in batch))
+                return
+            cause = error.__cause__ if isinstance(error, _Abandoned) else error
+            _fail(batch[0], cause or error)
+            return
+        except BaseException as error:  # cancelled: the server is shutting down
+            for send in batch:
+                _fail(send, error)
+            raise
+        for send, outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, DomainError):
+                send.done.set_exception(outcome)
+            else:
+                send.done.set_result(outcome)
+
+    async def _one(self, ws: str, session_id: str, send: _Send) -> None:
+        try:
+            send.done.set_result(await self._alone(ws, session_id, send.rules))
+        except BaseException as error:
+            _fail(send, error)
+            if not isinstance(error, Exception):
+                raise
+
+
+def _fail(send: _Send, error: BaseException) -> None:
+    if send.done.done():
+        return
+    if isinstance(error, asyncio.CancelledError):
+        send.done.cancel()
+    else:
+        send.done.set_exception(error)
+
+
+def _batch(conn: Connection, ws: str, session_id: str,
+           rules: list[Rules]) -> list[Outcome | DomainError]:
+    """The unit of work of a batch: the session locked once, each send's rules in turn."""
+    session = session_log.lock_session(conn, ws, session_id)
+    if session is None:
+        raise NotFound("session", session_id)
+    log = SessionLog(conn, ws, session)
+    outcomes: list[Outcome | DomainError] = []
+    for send_rules in rules:
+        mark = log.checkpoint()
+        try:
+            result = send_rules(log)
+        except DomainError as error:
+            try:
+                log.undo(mark)
+            except UndoImpossible:
+                raise _Abandoned from error
+            outcomes.append(error)
+            continue
+        outcomes.append((result, log.appended[mark.appended:]))
+    log.flush()
+    return outcomes
