@@ -31,13 +31,14 @@ from bench.processes import Process, start_baseline, start_service
 
 SIZES = {
     "tiny": {"requests": 300, "rate": 50, "seconds": 1, "spread": 5, "fan": 5, "idle": 100,
-             "heartbeat": 1, "events": (100, 2_000), "sessions": (10, 200), "samples": 50},
+             "heartbeat": 1, "events": (100, 2_000), "sessions": (10, 200), "samples": 50,
+             "ceiling": 50},
     "quick": {"requests": 3_000, "rate": 500, "seconds": 3, "spread": 100, "fan": 100,
               "idle": 1_000, "heartbeat": 2, "events": (1_000, 100_000),
-              "sessions": (100, 10_000), "samples": 200},
+              "sessions": (100, 10_000), "samples": 200, "ceiling": 500},
     "full": {"requests": 20_000, "rate": 1_000, "seconds": 10, "spread": 100, "fan": 100,
              "idle": 10_000, "heartbeat": 5, "events": (1_000, 1_000_000),
-             "sessions": (100, 100_000), "samples": 500},
+             "sessions": (100, 100_000), "samples": 500, "ceiling": 2_000},
 }
 ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 SERVICE = "/managedagents.v1.SessionService/"
@@ -128,7 +129,9 @@ def unary(backend: str, size: dict, workdir: Path, base: list[Process]) -> list[
     return measured
 
 
-def streaming(size: dict, workdir: Path) -> list[list[str]]:
+def streaming(size: dict, workdir: Path) -> tuple[list[list[str]], list[list[str]]]:
+    """The delivery rows, and the fan-out rows: the service's stream messages a second
+    beside the most a bare grpc.aio process pushes to as many streams."""
     rows = []
     with database("sqlite", workdir) as url:
         service = start_service(url, "--heartbeat-seconds", "1")
@@ -139,10 +142,47 @@ def streaming(size: dict, workdir: Path) -> list[list[str]]:
                     (f"1 session x {size['fan']} subscribers", seeded.ids[:1], size["fan"], 4)):
                 rows.append(_delivery(label, service.address, sessions, subscribers, processes,
                                       size))
+            # One delivered event as a stream message: what the ceiling sends, at its size.
+            event = seeded.sessions.ListEvents(session_pb2.ListEventsRequest(
+                session_id=seeded.ids[0], page_size=1)).events[0]
+            message = session_pb2.StreamEventsResponse(event=event).SerializeToString()
             seeded.close()
         finally:
             service.stop()
-    return rows
+    streams = size["fan"] // 4 * 4  # the subscribers, spread evenly over 4 processes
+    ceiling = _fanout_ceiling(message, streams, 4, size["ceiling"])
+    fan = rows[-1]
+    fan_rate = float(fan[1]) * streams * _fraction(fan[4]) if fan[1] != "-" else 0.0
+    wanted = size["rate"] * size["fan"]
+    fanout = [
+        [f"bare grpc.aio: {streams} streams, {len(message)}-byte messages",
+         f"{ceiling:.0f}", "1.00"],
+        [f"service: 1 session x {streams} subscribers (delivered)", f"{fan_rate:.0f}",
+         f"{fan_rate / ceiling:.2f}"],
+        [f"asked: {size['rate']:,} events/s x {size['fan']} subscribers", f"{wanted:.0f}",
+         f"{wanted / ceiling:.2f}"],
+    ]
+    return rows, fanout
+
+
+def _fraction(delivered: str) -> float:
+    got, _, expected = delivered.partition("/")
+    return int(got) / int(expected) if expected and int(expected) else 0.0
+
+
+def _fanout_ceiling(message: bytes, streams: int, processes: int, each: int) -> float:
+    """Stream messages a second a bare grpc.aio process pushes, drained by `processes`
+    client processes (as the service's subscribers are)."""
+    server = start_baseline(message)
+    try:
+        clients = [_client("drain", "--address", server.address, "--subscribers",
+                           str(streams // processes), "--expect", str(each))
+                   for _ in range(processes)]
+        results = [json.loads(c.communicate(timeout=600)[0].strip().splitlines()[-1])
+                   for c in clients]
+    finally:
+        server.stop()
+    return sum(r["messages"] for r in results) / max(r["seconds"] for r in results)
 
 
 def _client(*args: str) -> subprocess.Popen[str]:
@@ -252,7 +292,9 @@ def run_step(step: str, size: dict, workdir: Path, base: list[Process],
              f"{m.ratio:.2f}"] for m in measured)
         ratios.update({f"{backend}: {m.name}": m.ratio for m in measured[1:]})
     elif kind == "streaming":
-        sections["Stream delivery (send -> receive)"] = streaming(size, workdir)
+        delivery, fanout = streaming(size, workdir)
+        sections["Stream delivery (send -> receive)"] = delivery
+        sections["Stream fan-out: messages a second from one process"] = fanout
     elif kind == "idle streams":
         sections["Idle streams"] = idle_streams(size, workdir)
     else:
@@ -296,6 +338,8 @@ def main() -> None:
         "Unary calls": ["backend", "call", "req/s", "p50 ms", "p99 ms", "ratio to baseline"],
         "Stream delivery (send -> receive)": ["case", "events/s sent", "p50 ms", "p99 ms",
                                               "delivered"],
+        "Stream fan-out: messages a second from one process": [
+            "sender", "stream messages/s", "ratio to bare grpc.aio"],
         "Idle streams": ["streams", "server RSS", "memory per stream", "heartbeats on time",
                          "longest gap"],
         "Growth (p50 ms)": ["read", f"{size['events'][0]:,} events", f"{size['events'][1]:,} "
@@ -312,6 +356,9 @@ def main() -> None:
              "whole table for a page.",
              "Stream subscribers run in client processes of their own; one more process sends, "
              "with at most 200 calls in flight: 'events/s sent' is the rate the server took.",
+             "Fan-out: the bare grpc.aio server sends one constant stream message (the size of "
+             "a delivered event) as fast as it can to as many streams, drained by as many "
+             "client processes: the most one Python process can push on this machine.",
              *failures]
     path = report.write(sections, headers, ratios, notes, args.results)
     print(Path(path).read_text())

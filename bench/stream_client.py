@@ -14,6 +14,8 @@ import time
 import grpc
 from managedagents.v1 import event_pb2, session_pb2, session_pb2_grpc
 
+from bench import baseline
+
 IN_FLIGHT = 200
 
 
@@ -84,6 +86,20 @@ async def send(address: str, sessions: list[str], rate: float,
         return {"sent": total, "events_per_second": total / (time.perf_counter() - start)}
 
 
+async def drain(address: str, streams: int, messages: int) -> dict[str, object]:
+    """Opens `streams` streams of the baseline's streaming method, `messages` each, and
+    counts what arrives: the bare-gRPC ceiling for fan-out."""
+    async with grpc.aio.insecure_channel(address) as channel:
+        call = channel.unary_stream(baseline.STREAM_METHOD)
+
+        async def one() -> int:
+            return sum([1 async for _ in call(str(messages).encode())])
+
+        start = time.perf_counter()
+        counts = await asyncio.gather(*(one() for _ in range(streams)))
+        return {"messages": sum(counts), "seconds": time.perf_counter() - start}
+
+
 async def idle(address: str, sessions: list[str], per_session: int, heartbeat: float,
                rounds: int) -> dict[str, object]:
     gaps: list[float] = []
@@ -130,9 +146,9 @@ async def idle(address: str, sessions: list[str], per_session: int, heartbeat: f
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("mode", choices=["subscribe", "send", "idle"])
+    parser.add_argument("mode", choices=["subscribe", "send", "idle", "drain"])
     parser.add_argument("--address", required=True)
-    parser.add_argument("--sessions", required=True, help="comma-separated session IDs")
+    parser.add_argument("--sessions", default="", help="comma-separated session IDs")
     parser.add_argument("--subscribers", type=int, default=1)
     parser.add_argument("--rate", type=float, default=1000)
     parser.add_argument("--seconds", type=float, default=5)
@@ -149,6 +165,8 @@ def main() -> None:
         result = asyncio.run(subscribe(args.address, sessions, args.subscribers, args.expect))
     elif args.mode == "send":
         result = asyncio.run(send(args.address, sessions, args.rate, args.seconds))
+    elif args.mode == "drain":
+        result = asyncio.run(drain(args.address, args.subscribers, args.expect))
     else:
         result = asyncio.run(idle(args.address, sessions, args.subscribers, args.heartbeat,
                                   args.rounds))

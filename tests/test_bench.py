@@ -11,9 +11,11 @@ def test_the_bench_runs_and_writes_its_report(tmp_path):
                            str(tmp_path)], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     report = (tmp_path / "latest.md").read_text()
-    for section in ("Unary calls", "Stream delivery", "Idle streams", "Growth"):
+    for section in ("Unary calls", "Stream delivery", "Stream fan-out", "Idle streams",
+                    "Growth"):
         assert f"## {section}" in report
     for call in ("baseline (bare grpc.aio)", "GetSession", "CreateSession", "ListSessions",
                  "SendEvents"):
         assert f"| {call}" in report
+    assert "| bare grpc.aio: " in report  # the fan-out ceiling was measured
     assert (tmp_path / "latest.png").stat().st_size > 0
