@@ -30,7 +30,7 @@ from bench.load import Measured, measure, percentiles
 from bench.processes import Process, start_baseline, start_service
 
 SIZES = {
-    "tiny": {"requests": 300, "rate": 50, "seconds": 1, "spread": 5, "fan": 5, "idle": 100,
+    "tiny": {"requests": 300, "rate": 50, "seconds": 1, "spread": 5, "fan": 4, "idle": 100,
              "heartbeat": 1, "events": (100, 2_000), "sessions": (10, 200), "samples": 50,
              "ceiling": 50},
     "quick": {"requests": 3_000, "rate": 500, "seconds": 3, "spread": 100, "fan": 100,
@@ -182,7 +182,7 @@ def _fanout_ceiling(message: bytes, streams: int, processes: int, each: int) -> 
                    for c in clients]
     finally:
         server.stop()
-    return sum(r["messages"] for r in results) / max(r["seconds"] for r in results)
+    return max(1.0, sum(r["messages"] for r in results) / max(r["seconds"] for r in results))
 
 
 def _client(*args: str) -> subprocess.Popen[str]:

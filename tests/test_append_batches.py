@@ -82,3 +82,51 @@ def test_sends_sharing_a_transaction_keep_their_own_outcomes(server, refused):
     assert sorted(e.sequence for e in log) == [1, 2, 3]
     assert sorted(e.payload["content"][0]["text"] for e in log) == ["m0", "m1", "m2"]
     assert stored.last_sequence == 3 and stored.title != "changed by a refused send"
+
+
+def _store_run(server, work):
+    async def main():
+        store = Store(Database(server.database_url))
+        try:
+            return await asyncio.wait_for(work(store), 30)  # a send never settled fails here
+        finally:
+            await store.db.aclose()
+    return asyncio.run(main())
+
+
+def _log(store: Store, session_id: str):
+    return store.list_events(WS, session_id, types=[], after_sequence=None,
+                             before_sequence=None, descending=False, after=None, limit=100)
+
+
+def test_a_send_whose_caller_left_does_not_hold_up_the_others(server):
+    """One caller of three leaves while their batch is under way: the other two get their
+    outcomes, and the log stays dense (whether the third send landed or not)."""
+    session_id = create_session(server).id
+
+    async def work(store: Store):
+        calls = [asyncio.ensure_future(store.in_session(
+            WS, session_id, _message(session_id, f"m{i}"), combine=True)) for i in range(3)]
+        await asyncio.sleep(0)  # all three queued, their batch under way
+        calls[1].cancel()
+        outcomes = await asyncio.gather(*calls, return_exceptions=True)
+        return outcomes, await _log(store, session_id)
+
+    outcomes, log = _store_run(server, work)
+    assert isinstance(outcomes[1], asyncio.CancelledError)
+    reported = {appended[0].id: appended[0].sequence for _, appended in (outcomes[0], outcomes[2])}
+    stored = {e.id: e.sequence for e in log}
+    assert reported.items() <= stored.items()
+    assert sorted(stored.values()) == list(range(1, len(stored) + 1))
+
+
+def test_sends_to_a_missing_session_are_each_not_found(server):
+    missing = ids.new_id(ids.SESSION)
+
+    async def work(store: Store):
+        return await asyncio.gather(*(store.in_session(
+            WS, missing, _message(missing, f"m{i}"), combine=True) for i in range(3)),
+            return_exceptions=True)
+
+    outcomes = _store_run(server, work)
+    assert [type(o).__name__ for o in outcomes] == ["NotFound"] * 3

@@ -280,6 +280,39 @@ def test_calls_beyond_the_connection_pool_wait_their_turn_instead_of_failing(new
         running.stop()
 
 
+def test_single_statement_calls_beyond_the_pool_wait_their_turn(new_database):
+    """The one connection for single statements (PostgreSQL: psycopg's pool) is held by a
+    CreateSession waiting for its environment's row lock longer than the connect timeout.
+    A GetSession after it waits for the connection, and both succeed once the lock goes."""
+    running = RunningServer(database_url=new_database(), db_pool_size=1,
+                            db_connect_timeout_seconds=1).start()
+    try:
+        agent, env = create_agent(running), create_environment(running)
+        session = create_session(running, agent=agent, env=env)
+        url = running.database_url
+        if url.startswith("sqlite"):
+            holder = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=30,
+                                     isolation_level=None)
+            holder.execute("BEGIN IMMEDIATE")
+        else:
+            holder = psycopg.connect(url.replace("postgresql+psycopg", "postgresql"))
+            holder.execute("SELECT 1 FROM environments WHERE id = %s FOR UPDATE", (env.id,))
+        try:
+            created = running.sessions.CreateSession.future(session_pb2.CreateSessionRequest(
+                agent_id=agent.id, environment_id=env.id), timeout=60)
+            time.sleep(0.3)  # the create now holds the connection
+            read = running.sessions.GetSession.future(session_pb2.GetSessionRequest(
+                session_id=session.id), timeout=60)
+            time.sleep(2.5)  # more than twice the 1 s connect timeout (a read tries twice)
+        finally:
+            holder.rollback()
+            holder.close()
+        assert read.result(timeout=60).id == session.id
+        assert created.result(timeout=60).environment_id == env.id
+    finally:
+        running.stop()
+
+
 def test_a_write_whose_caller_left_before_it_could_start_is_not_stored(new_database):
     """The only connection (on SQLite: the writer) is busy with a write waiting for a lock
     held elsewhere. A CreateSession queues behind it and its caller gives up: that write

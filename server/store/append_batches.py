@@ -21,16 +21,19 @@ costs no round trips.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import Connection
 
-from server.domain.errors import DomainError, NotFound
+from server.domain.errors import DomainError, NotFound, Unavailable
 from server.domain.models import Event
 from server.store import session_log
 from server.store.database import Database
 from server.store.session_log import SessionLog, UndoImpossible
+
+logger = logging.getLogger(__name__)
 
 # At most this many sends in one transaction, so that none waits long behind a batch.
 BATCH_MAX = 64
@@ -59,19 +62,28 @@ class AppendBatches:
         self._db = db
         self._alone = alone  # one send in a transaction of its own
         self._queued: dict[tuple[str, str], list[_Send]] = {}
+        self._draining: set[asyncio.Task[None]] = set()  # held: the loop keeps weak refs
 
     async def send(self, ws: str, session_id: str, rules: Rules) -> Outcome:
         """Runs `rules` on the locked session, in a batch with the sends queued beside it;
-        returns what they returned and the events they appended, once committed."""
+        returns what they returned and the events they appended, once committed. Once
+        asked for, a send runs to its end even if its caller leaves (as `appends` wants)."""
         key = (ws, session_id)
         send = _Send(rules)
         queued = self._queued.get(key)
         if queued is None:
             self._queued[key] = [send]
-            asyncio.ensure_future(self._drain(ws, session_id))
+            task = asyncio.ensure_future(self._drain(ws, session_id))
+            self._draining.add(task)
+            task.add_done_callback(self._drained)
         else:
             queued.append(send)
-        return await send.done
+        return await asyncio.shield(send.done)
+
+    def _drained(self, task: asyncio.Task[None]) -> None:
+        self._draining.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("append batches stopped", exc_info=task.exception())
 
     async def _drain(self, ws: str, session_id: str) -> None:
         """Runs the session's queued sends, batch after batch, until none is left."""
@@ -83,52 +95,59 @@ class AppendBatches:
                 await self._run(ws, session_id, batch)
         finally:
             del self._queued[key]
-            for send in queued:  # only if the drain itself was cancelled (shutdown)
-                if not send.done.done():
-                    send.done.cancel()
+            for send in queued:  # only if the drain itself ended early (shutdown)
+                _settle(send, error=asyncio.CancelledError())
 
     async def _run(self, ws: str, session_id: str, batch: list[_Send]) -> None:
         try:
             outcomes = await self._db.write(_batch, ws, session_id, [s.rules for s in batch])
-        except NotFound as error:  # the session is gone: the same answer for every send
+        except (NotFound, Unavailable) as error:
+            # The session is gone, or the database is: the same answer for every send. (An
+            # Unavailable may even come after the COMMIT reached the database, so running
+            # the sends again could store them twice; a send alone gets the same answer.)
             for send in batch:
-                _fail(send, error)
+                _settle(send, error=error)
             return
         except Exception as error:
             if len(batch) > 1:
-                # Nothing of the batch was stored: each send in a transaction of its own,
-                # so that each gets its own outcome.
+                # The transaction failed before its commit, so nothing of it is stored: each
+                # send again, in a transaction of its own, so that each has its own outcome.
                 await asyncio.gather(*(self._one(ws, session_id, send) for send in batch))
                 return
-            cause = error.__cause__ if isinstance(error, _Abandoned) else error
-            _fail(batch[0], cause or error)
+            cause = error.__cause__ if isinstance(error, _Abandoned) else None
+            _settle(batch[0], error=cause or error)
             return
         except BaseException as error:  # cancelled: the server is shutting down
             for send in batch:
-                _fail(send, error)
+                _settle(send, error=error)
             raise
         for send, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, DomainError):
-                send.done.set_exception(outcome)
+                _settle(send, error=outcome)
             else:
-                send.done.set_result(outcome)
+                _settle(send, outcome)
 
     async def _one(self, ws: str, session_id: str, send: _Send) -> None:
         try:
-            send.done.set_result(await self._alone(ws, session_id, send.rules))
+            _settle(send, await self._alone(ws, session_id, send.rules))
         except BaseException as error:
-            _fail(send, error)
+            _settle(send, error=error)
             if not isinstance(error, Exception):
                 raise
 
 
-def _fail(send: _Send, error: BaseException) -> None:
+def _settle(send: _Send, outcome: Outcome | None = None,
+            error: BaseException | None = None) -> None:
+    """Gives a send its outcome (once: a send settled already keeps what it had)."""
     if send.done.done():
         return
     if isinstance(error, asyncio.CancelledError):
         send.done.cancel()
-    else:
+    elif error is not None:
         send.done.set_exception(error)
+    else:
+        assert outcome is not None
+        send.done.set_result(outcome)
 
 
 def _batch(conn: Connection, ws: str, session_id: str,
@@ -151,5 +170,6 @@ def _batch(conn: Connection, ws: str, session_id: str,
             outcomes.append(error)
             continue
         outcomes.append((result, log.appended[mark.appended:]))
-    log.flush()
+    if any(not isinstance(outcome, DomainError) for outcome in outcomes):
+        log.flush()  # (when every send was refused, the session is as it was)
     return outcomes

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar, cast
 
@@ -75,6 +75,7 @@ class Database:
         # PostgreSQL units waiting for a connection wait here, without a deadline, as they
         # did for a worker thread; the pool's own timeout would fail them under load.
         self._units = asyncio.Semaphore(pool_size)
+        self._pool_slots = asyncio.Semaphore(pool_size)  # the same, for psycopg's pool
 
     def _sqlite_engine(self, pool_size: int) -> Engine:
         engine = create_engine(self.url, pool_size=pool_size + 1, max_overflow=0,
@@ -121,15 +122,16 @@ class Database:
         """Runs a read on psycopg's async pool as a prepared statement: no greenlet, no
         SQLAlchemy connection, and the server plans it once per connection."""
         sql, params = compiled.sql(self.engine.dialect, statement, params)
-        pool = await self._pool()
         with _pool_errors(sql, params):
             try:
-                return await self._fetch(pool, sql, params, every_row)
+                return await self._fetch(sql, params, every_row)
+            except psycopg.errors.QueryCanceled:
+                raise  # the statement timeout: running it again would only double the wait
             except psycopg.OperationalError:
                 # A connection the database dropped (it restarted, say): the pool only learns
                 # of it on use. Have it test the idle ones, and try once more.
-                await pool.check()
-                return await self._fetch(pool, sql, params, every_row)
+                await (await self._pool()).check()
+                return await self._fetch(sql, params, every_row)
 
     async def write_one(self, statement: ClauseElement, params: dict[str, Any]) -> Any:
         """Runs one INSERT or UPDATE … RETURNING, built once, as a transaction of its own;
@@ -143,12 +145,11 @@ class Database:
         if self._writer is not None:
             return await self.write(compiled.first, statement, params)
         sql, params = compiled.sql(self.engine.dialect, statement, params)
-        pool = await self._pool()
         started = asyncio.Event()
 
         async def run() -> Any:
             with _pool_errors(sql, params):
-                async with pool.connection(timeout=self._connect_timeout_s) as conn:
+                async with self._connection() as conn:
                     started.set()
                     cursor = await conn.execute(sql, params, prepare=True)
                     return await cursor.fetchone()
@@ -161,13 +162,24 @@ class Database:
                 task.cancel()
             raise
 
-    async def _fetch(self, pool: AsyncConnectionPool, sql: str, params: dict[str, Any],
-                     every_row: bool) -> Any:
-        async with pool.connection(timeout=self._connect_timeout_s) as conn:
+    async def _fetch(self, sql: str, params: dict[str, Any], every_row: bool) -> Any:
+        async with self._connection() as conn:
             cursor = await conn.execute(sql, params, prepare=True)
             return await (cursor.fetchall() if every_row else cursor.fetchone())
 
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """A connection of psycopg's pool. Calls beyond the pool's size wait their turn
+        here, without a deadline, as units of work do: the pool's own timeout would fail
+        them under load. (Its timeout is left for connecting.)"""
+        async with self._pool_slots:
+            pool = await self._pool()
+            async with pool.connection(timeout=self._connect_timeout_s) as conn:
+                yield conn
+
     async def _pool(self) -> AsyncConnectionPool:
+        if self._async_pool is not None:
+            return self._async_pool
         async with self._pool_opening:  # the first reads may arrive together
             return await self._open_pool()
 
@@ -283,7 +295,10 @@ def _pool_errors(sql: str, params: dict[str, Any]) -> Iterator[None]:
     """psycopg's errors on its own pool as the domain sees them: SQLAlchemy's, translated."""
     try:
         yield
-    except (psycopg.OperationalError, PoolTimeout) as error:
+    except psycopg.errors.QueryCanceled as error:  # the statement timeout
+        log.warning("storage unavailable: %s", error.__class__.__name__)
+        raise Unavailable("storage is busy; the statement timed out") from error
+    except (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout) as error:
         log.warning("storage unavailable: %s", error.__class__.__name__)
         raise Unavailable("storage is unavailable; retry shortly") from error
     except psycopg.DataError as error:

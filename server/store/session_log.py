@@ -49,14 +49,19 @@ class SessionLog:
 
     def checkpoint(self) -> Checkpoint:
         """What `undo` goes back to: taken before each request's rules in a combined batch."""
-        return Checkpoint(copy.copy(self.session), len(self.appended), len(self._unflushed),
-                          self._writes)
+        saved = copy.copy(self.session)
+        # Its collections too, so that rules changing one in place are undone as well.
+        saved.metadata = dict(saved.metadata)
+        saved.resources = list(saved.resources)
+        saved.vault_ids = list(saved.vault_ids)
+        saved.memory_store_ids = list(saved.memory_store_ids)
+        saved.pending_actions = list(saved.pending_actions)
+        return Checkpoint(saved, len(self.appended), len(self._unflushed), self._writes)
 
     def undo(self, mark: Checkpoint) -> None:
         """Forgets what the rules did since `mark`: the events they appended and the changes
-        they made to the session. Only possible while nothing of theirs reached the database
-        (rules change a session by assigning its fields, so the shallow copy is the state
-        before them); otherwise raises UndoImpossible."""
+        they made to the session. Only possible while nothing of theirs reached the database;
+        otherwise raises UndoImpossible."""
         if self._writes != mark.writes:
             raise UndoImpossible
         self.session = mark.session

@@ -33,11 +33,11 @@ def insert_session(conn: Connection, workspace_id: str, session: Session) -> Non
 # exists in the workspace, unarchived, and FOR SHARE holds it so until the statement ends
 # (an archive or a delete waits; other creates do not). A statement is a transaction of its
 # own, so on PostgreSQL this is one round trip, where BEGIN, a check, the INSERT and COMMIT
-# were four. PostgreSQL types each parameter from the column it goes into.
-_COLUMNS = [column.name for column in sessions.columns]
+# were four. Each value carries its column's type (PostgreSQL gets it cast in the SQL).
 _INSERT_IF_ENVIRONMENT_USABLE = insert(sessions).from_select(
-    _COLUMNS,
-    select(*[bindparam(name) for name in _COLUMNS]).where(exists(
+    [column.name for column in sessions.columns],
+    select(*[bindparam(column.name, type_=column.type) for column in sessions.columns]
+           ).where(exists(
         select(environments.c.id).where(
             environments.c.id == bindparam("environment_id"),
             environments.c.workspace_id == bindparam("workspace_id"),
