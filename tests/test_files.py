@@ -141,6 +141,8 @@ def test_delete_list_and_not_found(server):
                  lambda: download(server, missing),
                  lambda: files(server).DeleteFile(file_pb2.DeleteFileRequest(file_id=missing))):
         expect_error(call, grpc.StatusCode.NOT_FOUND)
+    expect_error(lambda: files(server).ListFiles(file_pb2.ListFilesRequest(purpose=99)),
+                 grpc.StatusCode.INVALID_ARGUMENT, field="purpose")
 
 
 def test_session_file_resources_must_be_ready(server):

@@ -9,7 +9,13 @@ from dataclasses import dataclass
 
 from server.domain import ids, paging
 from server.domain.clock import now_us
-from server.domain.errors import Aborted, FailedPrecondition, NotFound, ResourceExhausted
+from server.domain.errors import (
+    Aborted,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+)
 from server.domain.models import File, Page
 from server.domain.updates import keyset_page
 from server.domain.validation import Violations, page_size, require_id
@@ -126,6 +132,8 @@ class Files:
     async def list_page(self, ws: str, size: int, token: str, purpose: str, session_id: str,
                         include_deleted: bool, descending: bool) -> Page:
         size = page_size("page_size", size)
+        if purpose and purpose not in PURPOSES:  # a filter that could match nothing
+            raise InvalidArgument.one("purpose", f"{purpose!r} is not a file purpose")
         if session_id:
             require_id("session_id", session_id, ids.SESSION)
         query = {"purpose": purpose, "session_id": session_id,
