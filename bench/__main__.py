@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -40,6 +41,7 @@ SIZES = {
              "idle": 10_000, "heartbeat": 5, "events": (1_000, 1_000_000),
              "sessions": (100, 100_000), "samples": 500, "ceiling": 2_000},
 }
+GROWTH_ROUNDS = 5
 ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 SERVICE = "/managedagents.v1.SessionService/"
 
@@ -253,30 +255,37 @@ def idle_streams(size: dict, workdir: Path) -> list[list[str]]:
 
 
 def growth_rows(backend: str, size: dict, workdir: Path) -> list[list[str]]:
-    latencies = []
-    for events, sessions in zip(size["events"], size["sessions"], strict=True):
-        with database(backend, workdir) as url:
-            big = growth.seed(url, events, sessions)
+    """The same reads on a small and on a large database, served side by side and sampled
+    in alternating rounds, so that a noisy moment on the machine weighs on both alike."""
+    with contextlib.ExitStack() as stack:
+        urls, bigs = [], []
+        for events, sessions in zip(size["events"], size["sessions"], strict=True):
+            urls.append(stack.enter_context(database(backend, workdir)))
+            bigs.append(growth.seed(urls[-1], events, sessions))
+        os.sync()  # the seeds' writes go to disk now, not while the reads are timed
+        reads = []
+        for url, big in zip(urls, bigs, strict=True):
             service = start_service(url)
-            try:
-                with grpc.insecure_channel(service.address) as channel:
-                    stub = session_pb2_grpc.SessionServiceStub(channel)
-                    n = size["samples"]
-                    latencies.append({
-                        "GetSession": growth.sample(
-                            stub.GetSession, session_pb2.GetSessionRequest(session_id=big), n),
-                        "ListEvents (first page)": growth.sample(
-                            stub.ListEvents, session_pb2.ListEventsRequest(session_id=big), n),
-                        "ListEvents (newest page)": growth.sample(
-                            stub.ListEvents, session_pb2.ListEventsRequest(
-                                session_id=big, order=2), n),
-                        "ListSessions (first page)": growth.sample(
-                            stub.ListSessions, session_pb2.ListSessionsRequest(), n)})
-            finally:
-                service.stop()
-    small, large = latencies
-    return [[f"{backend}: {name}", f"{small[name][0]:.2f}", f"{large[name][0]:.2f}",
-             f"{large[name][0] / small[name][0]:.2f}"] for name in small]
+            stack.callback(service.stop)
+            stub = session_pb2_grpc.SessionServiceStub(
+                stack.enter_context(grpc.insecure_channel(service.address)))
+            reads.append({
+                "GetSession": (stub.GetSession, session_pb2.GetSessionRequest(session_id=big)),
+                "ListEvents (first page)": (
+                    stub.ListEvents, session_pb2.ListEventsRequest(session_id=big)),
+                "ListEvents (newest page)": (
+                    stub.ListEvents, session_pb2.ListEventsRequest(session_id=big, order=2)),
+                "ListSessions (first page)": (
+                    stub.ListSessions, session_pb2.ListSessionsRequest())})
+        timings: list[dict[str, list[float]]] = [{name: [] for name in r} for r in reads]
+        for _ in range(GROWTH_ROUNDS):
+            for mine, served in zip(timings, reads, strict=True):
+                for name, (call, request) in served.items():
+                    mine[name] += growth.timings(call, request,
+                                                 size["samples"] // GROWTH_ROUNDS)
+    small, large = ({name: percentiles(t)[0] for name, t in mine.items()} for mine in timings)
+    return [[f"{backend}: {name}", f"{small[name]:.2f}", f"{large[name]:.2f}",
+             f"{large[name] / small[name]:.2f}"] for name in small]
 
 
 def run_step(step: str, size: dict, workdir: Path, base: list[Process],

@@ -6,7 +6,6 @@ import time
 
 from sqlalchemy import create_engine, insert
 
-from bench.load import percentiles
 from server.domain import ids
 from server.domain.clock import now_us
 from server.domain.models import Agent, Event, Session
@@ -56,11 +55,11 @@ def seed(database_url: str, events: int, sessions: int) -> str:
     return big
 
 
-def sample(call: object, request: object, calls: int) -> tuple[float, float]:
-    """p50 and p99 in ms of `calls` sequential calls."""
+def timings(call: object, request: object, calls: int) -> list[float]:
+    """The latencies in ms of `calls` sequential calls."""
     samples = []
     for _ in range(calls):
         start = time.perf_counter()
         call(request, timeout=30)  # type: ignore[operator]
         samples.append((time.perf_counter() - start) * 1000)
-    return percentiles(samples)
+    return samples
