@@ -109,8 +109,8 @@ def unary(backend: str, size: dict, workdir: Path, base: list[Process]) -> list[
             if not base:  # a constant reply the size of a typical Session
                 base.append(start_baseline(reply))
             n = size["requests"]
-            measured = [measure("baseline (bare grpc.aio)", base[0].address, baseline.METHOD,
-                                b"", n)]
+            baselines: list[Measured] = []
+            measured: list[Measured] = []
             send = session_pb2.SendEventsRequest(session_id=seeded.ids[1], events=[
                 event_pb2.Event(user_message=event_pb2.UserMessage(text="hello"))])
             for name, method, request in (
@@ -121,13 +121,21 @@ def unary(backend: str, size: dict, workdir: Path, base: list[Process]) -> list[
                     ("SendEvents (one user.message)", "SendEvents", send)):
                 if method == "ListSessions" and backend == "postgres":
                     analyze(url)
+                # The baseline right before each call: the machine's speed drifts over a
+                # run, and a ratio is only as good as the two figures are close in time.
+                baselines.append(measure("baseline (bare grpc.aio)", base[0].address,
+                                         baseline.METHOD, b"", n))
                 measured.append(measure(name, service.address, SERVICE + method,
                                         request.SerializeToString(), n))
+                measured[-1].ratio = measured[-1].rps / baselines[-1].rps
             seeded.close()
         finally:
             service.stop()
-    for m in measured:
-        m.ratio = m.rps / measured[0].rps
+    # One baseline row: the mean of the baselines measured beside the calls.
+    mean = Measured(baselines[0].name, sum(b.rps for b in baselines) / len(baselines),
+                    sum(b.p50_ms for b in baselines) / len(baselines),
+                    sum(b.p99_ms for b in baselines) / len(baselines), baselines[0].tool, 1.0)
+    measured.insert(0, mean)
     return measured
 
 
@@ -359,6 +367,8 @@ def main() -> None:
                             "server, may be the limit: install h2load)"}
     notes = [f"size: {args.size}; load: " + "; ".join(generators[t] for t in sorted(tools))
              + "; latency sampled meanwhile by one more client, one call at a time",
+             "Each call's ratio is to a baseline measured just before it; the baseline row is "
+             "their mean.",
              "SendEvents appends to one session, so every call takes that session's lock.",
              "PostgreSQL: ANALYZE runs before ListSessions (what autovacuum does within a "
              "minute); right after the CreateSession load the planner would still sort the "
