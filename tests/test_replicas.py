@@ -129,3 +129,35 @@ def test_postgresql_restarting(replicas):
                         "restart"], check=True, timeout=120)
     _, retried = _run(replicas, disturb)
     assert retried > 0  # writes were refused while PostgreSQL was down, and then stored
+
+
+def test_a_create_sees_agent_changes_made_on_another_replica(replicas):
+    """Replica A creates sessions of an agent (and may remember it); replica B gives the
+    agent a new version, then archives it. A's next creates snapshot the new version, then
+    are refused, as if A had read the agent each time."""
+    from google.protobuf import field_mask_pb2
+    from managedagents.v1 import agent_pb2
+
+    from tests.helpers import create_agent, create_environment, expect_error
+
+    a, b = Stubs(replicas[0].address), Stubs(replicas[1].address)
+    try:
+        agent, env = create_agent(a, system="first"), create_environment(a)
+
+        def create_on_a() -> session_pb2.Session:
+            return a.sessions.CreateSession(session_pb2.CreateSessionRequest(
+                agent_id=agent.id, environment_id=env.id))
+        assert [create_on_a().agent.version for _ in range(3)] == [1, 1, 1]
+        b.agents.UpdateAgent(agent_pb2.UpdateAgentRequest(
+            agent_id=agent.id, version=1, agent=agent_pb2.Agent(system="second"),
+            update_mask=field_mask_pb2.FieldMask(paths=["system"])))
+        newer = create_on_a()
+        assert (newer.agent.version, newer.agent.system) == (2, "second")
+        pinned = a.sessions.CreateSession(session_pb2.CreateSessionRequest(
+            agent=session_pb2.AgentReference(id=agent.id, version=1), environment_id=env.id))
+        assert (pinned.agent.version, pinned.agent.system) == (1, "first")
+        b.agents.ArchiveAgent(agent_pb2.ArchiveAgentRequest(agent_id=agent.id))
+        expect_error(create_on_a, grpc.StatusCode.FAILED_PRECONDITION, reason="AGENT_ARCHIVED")
+    finally:
+        a.channel.close()
+        b.channel.close()

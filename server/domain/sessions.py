@@ -10,11 +10,11 @@ from server.domain import appends, ids, paging, turns
 from server.domain.clock import now_us
 from server.domain.environments import DEFAULT_INLINE_NAME, check_environment, new_environment
 from server.domain.errors import FailedPrecondition, InvalidArgument, NotFound
-from server.domain.models import Environment, Json, Page, Session
+from server.domain.models import Agent, Environment, Json, Page, Session
 from server.domain.resources import check_resources
 from server.domain.updates import apply_mask, keyset_page
 from server.domain.validation import Violations, page_size, require_id
-from server.store import RequestKey, SessionLog, Store
+from server.store import AgentChanged, RequestKey, SessionLog, Store
 from server.streaming.hub import Hub
 
 UPDATABLE = frozenset({"title", "metadata"})
@@ -94,7 +94,28 @@ class Sessions:
         if key is not None and (earlier := await self.store.recall(ws, key)) is not None:
             return await self.get(ws, earlier)  # a retry: the first result, whatever changed since
 
-        agent = await self.store.get_agent(ws, new.agent_id, new.agent_version or None)
+        now = now_us()
+        if inline is not None:
+            inline = new_environment(inline, now)
+        # A create that is one statement may take its agent as an earlier create found
+        # it: the statement refuses it if it changed since, and it is read afresh.
+        remembered = self.store.takes_one_statement(key, inline, resources, new.vault_ids,
+                                                    new.memory_store_ids)
+        latest = not new.agent_version
+        session = Session(
+            id=ids.new_id(ids.SESSION), agent=await self._usable_agent(ws, new, remembered),
+            environment_id=inline.id if inline else new.environment_id, title=new.title,
+            metadata=new.metadata, resources=resources, vault_ids=new.vault_ids,
+            memory_store_ids=new.memory_store_ids, created_at=now, updated_at=now)
+        try:
+            return await self.store.create_session(ws, session, inline, key, latest, remembered)
+        except AgentChanged:
+            session.agent = await self._usable_agent(ws, new, remembered=False)
+            return await self.store.create_session(ws, session, inline, key, latest)
+
+    async def _usable_agent(self, ws: str, new: NewSession, remembered: bool) -> Agent:
+        agent = await self.store.session_agent(ws, new.agent_id, new.agent_version or None,
+                                               remembered)
         if agent is None:
             if new.agent_version:
                 raise NotFound("agent version", f"{new.agent_id}@{new.agent_version}")
@@ -102,15 +123,7 @@ class Sessions:
         if agent.archived_at is not None:
             raise FailedPrecondition(f"agent {agent.id!r} is archived; new sessions cannot use it",
                                      "AGENT_ARCHIVED", agent.id)
-        now = now_us()
-        if inline is not None:
-            inline = new_environment(inline, now)
-        session = Session(
-            id=ids.new_id(ids.SESSION), agent=agent,
-            environment_id=inline.id if inline else new.environment_id, title=new.title,
-            metadata=new.metadata, resources=resources, vault_ids=new.vault_ids,
-            memory_store_ids=new.memory_store_ids, created_at=now, updated_at=now)
-        return await self.store.create_session(ws, session, inline, key)
+        return agent
 
     async def get(self, ws: str, session_id: str) -> Session:
         require_id("session_id", session_id, ids.SESSION)

@@ -30,8 +30,12 @@ from server.store.request_ids import RequestKey
 from server.store.session_cache import SessionCache
 from server.store.session_log import SessionLog
 
-__all__ = ["Database", "RequestKey", "SessionLog", "Store"]
+__all__ = ["AgentChanged", "Database", "RequestKey", "SessionLog", "Store"]
 T = TypeVar("T")
+
+
+class AgentChanged(Exception):
+    """The agent a create remembered was archived or given a newer version since."""
 
 
 class Store:
@@ -44,6 +48,9 @@ class Store:
         # Sessions with a write under way: read from the database meanwhile, never cached,
         # since the write may already be visible there before it has ended here.
         self._writing: dict[tuple[str, str], int] = {}
+        # Agents new sessions took, by (workspace, agent, version or None for the latest):
+        # a version never changes, and the create's statement checks the rest.
+        self._session_agents: dict[tuple[str, str, int | None], Agent] = {}
         # PostgreSQL: concurrent sends to one session share a transaction (append_batches).
         self._batches = None if db.is_sqlite else AppendBatches(
             db, lambda ws, session_id, rules: self.in_session(ws, session_id, rules))
@@ -87,6 +94,22 @@ class Store:
         row = await self.db.read_one(*agents.by_id(agent_id, ws, version))
         return agents.from_row(row) if row else None
 
+    async def session_agent(self, ws: str, agent_id: str, version: int | None,
+                            remembered: bool) -> Agent | None:
+        """The agent a new session snapshots (`version` None: the latest). `remembered`:
+        as an earlier create in this process found it, if one did. Only for a create that
+        `takes_one_statement`: its statement refuses an agent archived or given a newer
+        version since (on any replica), and the create then raises AgentChanged."""
+        key = (ws, agent_id, version)
+        if remembered and (known := self._session_agents.get(key)) is not None:
+            return known
+        agent = await self.get_agent(ws, agent_id, version)
+        if agent is not None and agent.archived_at is None:
+            if len(self._session_agents) >= 1024:
+                self._session_agents.clear()
+            self._session_agents[key] = agent
+        return agent
+
     async def list_agents(self, ws: str, include_archived: bool, descending: bool,
                           after: list[Any] | None, limit: int) -> list[Agent]:
         return await self.db.read(agents.list_agents, ws, include_archived, descending, after,
@@ -98,9 +121,12 @@ class Store:
 
     async def add_agent_version(self, ws: str, agent: Agent, base_version: int) -> None:
         await self.db.write(agents.add_version, ws, agent, base_version)
+        self._session_agents.clear()  # (other replicas' creates find out by their statement)
 
     async def archive_agent(self, ws: str, agent_id: str, now: int) -> Agent | None:
-        return await self.db.write(agents.archive_agent, ws, agent_id, now)
+        archived = await self.db.write(agents.archive_agent, ws, agent_id, now)
+        self._session_agents.clear()
+        return archived
 
     # Environments
     async def create_environment(self, ws: str, env: Environment,
@@ -132,17 +158,34 @@ class Store:
         return await self.db.write(environments.delete_environment, ws, environment_id)
 
     # Sessions
+    @staticmethod
+    def takes_one_statement(key: RequestKey | None, inline: Environment | None,
+                            *references: list[Any]) -> bool:
+        """Whether creating a session is one statement: with no request ID, no inline
+        environment and no `references` (files, vaults, memory stores) to check."""
+        return key is None and inline is None and not any(references)
+
     async def create_session(self, ws: str, session: Session, inline: Environment | None,
-                             key: RequestKey | None) -> Session:
+                             key: RequestKey | None, latest: bool = False,
+                             agent_remembered: bool = False) -> Session:
         """Creates the session (and its inline environment); an existing environment must
-        exist and not be archived, checked under its row lock so a delete cannot interleave."""
-        only_environment = (key is None and inline is None and not session.resources
-                            and not session.vault_ids and not session.memory_store_ids)
-        # With nothing to check but the environment: one statement. When it stores nothing,
-        # the environment is missing or archived, and the unit below says which.
-        if only_environment and await self.db.write_one(
-                *sessions.insert_if_environment_usable(ws, session)):
-            return session
+        exist and not be archived, checked under its row lock so a delete cannot interleave.
+
+        `latest`: the session snapshots its agent's latest version. `agent_remembered`: that
+        agent came from `session_agent` remembered; if it changed since, raises
+        AgentChanged (read it afresh and create again).
+        """
+        if self.takes_one_statement(key, inline, session.resources, session.vault_ids,
+                                    session.memory_store_ids):
+            if await self.db.write_one(*sessions.insert_if_usable(ws, session, latest)):
+                return session
+            # Nothing stored: the environment or the agent is missing or changed.
+            if agent_remembered:
+                self._session_agents.pop((ws, session.agent.id, None if latest
+                                          else session.agent.version), None)
+                raise AgentChanged(session.agent.id)
+            # Otherwise the unit below says what is wrong with the environment (an agent
+            # archived since it was read a moment ago is let through, as it always was).
 
         def work(conn: Connection) -> Session:
             if key and (earlier := request_ids.recall(conn, ws, key)):

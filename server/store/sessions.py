@@ -20,7 +20,7 @@ from sqlalchemy import (
 
 from server.domain.models import Session
 from server.store import compiled, keyset, notify, rows
-from server.store.tables import environments, events, sessions
+from server.store.tables import agents, environments, events, sessions
 
 _INSERT = insert(sessions)
 
@@ -31,25 +31,37 @@ def insert_session(conn: Connection, workspace_id: str, session: Session) -> Non
 
 # The common create as one statement: the session goes in only while its environment
 # exists in the workspace, unarchived, and FOR SHARE holds it so until the statement ends
-# (an archive or a delete waits; other creates do not). A statement is a transaction of its
-# own, so on PostgreSQL this is one round trip, where BEGIN, a check, the INSERT and COMMIT
-# were four. Each value carries its column's type (PostgreSQL gets it cast in the SQL).
-_INSERT_IF_ENVIRONMENT_USABLE = insert(sessions).from_select(
-    [column.name for column in sessions.columns],
-    select(*[bindparam(column.name, type_=column.type) for column in sessions.columns]
-           ).where(exists(
-        select(environments.c.id).where(
-            environments.c.id == bindparam("environment_id"),
-            environments.c.workspace_id == bindparam("workspace_id"),
-            environments.c.archived_at.is_(None)).with_for_update(read=True)))
-).returning(sessions.c.id)
+# (an archive or a delete waits; other creates do not). Its agent must exist unarchived,
+# and, for a create that asked for the latest version, still be at the version the session
+# snapshots. A statement is a transaction of its own, so on PostgreSQL this is one round
+# trip, where BEGIN, a check, the INSERT and COMMIT were four. Each value carries its
+# column's type (PostgreSQL gets it cast in the SQL).
+def _insert_if_usable(latest: bool) -> Insert:
+    agent_usable = [agents.c.id == bindparam("agent_id"),
+                    agents.c.workspace_id == bindparam("workspace_id"),
+                    agents.c.archived_at.is_(None)]
+    if latest:
+        agent_usable.append(agents.c.latest_version == bindparam("agent_version"))
+    environment_usable = select(environments.c.id).where(
+        environments.c.id == bindparam("environment_id"),
+        environments.c.workspace_id == bindparam("workspace_id"),
+        environments.c.archived_at.is_(None)).with_for_update(read=True)
+    return insert(sessions).from_select(
+        [column.name for column in sessions.columns],
+        select(*[bindparam(column.name, type_=column.type) for column in sessions.columns])
+        .where(exists(environment_usable), exists(select(agents.c.id).where(*agent_usable)))
+    ).returning(sessions.c.id)
 
 
-def insert_if_environment_usable(workspace_id: str, session: Session
-                                 ) -> tuple[Insert, dict[str, Any]]:
+_INSERT_IF_USABLE = {latest: _insert_if_usable(latest) for latest in (False, True)}
+
+
+def insert_if_usable(workspace_id: str, session: Session, latest: bool
+                     ) -> tuple[Insert, dict[str, Any]]:
     """The statement and parameters (for `Database.write_one`) that store a new session
-    whose environment exists and is not archived; it stores nothing otherwise."""
-    return _INSERT_IF_ENVIRONMENT_USABLE, rows.session_values(session, workspace_id)
+    whose environment and agent are usable (`latest`: the agent's version is still its
+    latest); it stores nothing otherwise."""
+    return _INSERT_IF_USABLE[latest], rows.session_values(session, workspace_id)
 
 
 # Built once: GetSession is the hottest read, and building a statement costs more than
