@@ -86,3 +86,10 @@ class Unavailable(DomainError):
     """Storage cannot be reached right now; the call can be retried."""
 
     reason = "STORAGE_UNAVAILABLE"
+
+
+def agent_archived(agent_id: str) -> FailedPrecondition:
+    """A new session asked for an archived agent (checked before and, on a race, in the
+    create's transaction)."""
+    return FailedPrecondition(f"agent {agent_id!r} is archived; new sessions cannot use it",
+                              "AGENT_ARCHIVED", agent_id)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from server.domain import appends, ids, paging, turns
 from server.domain.clock import now_us
 from server.domain.environments import DEFAULT_INLINE_NAME, check_environment, new_environment
-from server.domain.errors import FailedPrecondition, InvalidArgument, NotFound
+from server.domain.errors import InvalidArgument, NotFound, agent_archived
 from server.domain.models import Agent, Environment, Json, Page, Session
 from server.domain.resources import check_resources
 from server.domain.updates import apply_mask, keyset_page
@@ -99,31 +99,34 @@ class Sessions:
             inline = new_environment(inline, now)
         # A create that is one statement may take its agent as an earlier create found
         # it: the statement refuses it if it changed since, and it is read afresh.
-        remembered = self.store.takes_one_statement(key, inline, resources, new.vault_ids,
-                                                    new.memory_store_ids)
+        may_remember = self.store.takes_one_statement(key, inline, resources, new.vault_ids,
+                                                      new.memory_store_ids)
         latest = not new.agent_version
+        agent, remembered = await self._usable_agent(ws, new, may_remember)
         session = Session(
-            id=ids.new_id(ids.SESSION), agent=await self._usable_agent(ws, new, remembered),
+            id=ids.new_id(ids.SESSION), agent=agent,
             environment_id=inline.id if inline else new.environment_id, title=new.title,
             metadata=new.metadata, resources=resources, vault_ids=new.vault_ids,
             memory_store_ids=new.memory_store_ids, created_at=now, updated_at=now)
         try:
             return await self.store.create_session(ws, session, inline, key, latest, remembered)
         except AgentChanged:
-            session.agent = await self._usable_agent(ws, new, remembered=False)
+            session.agent, _ = await self._usable_agent(ws, new, may_remember=False)
             return await self.store.create_session(ws, session, inline, key, latest)
 
-    async def _usable_agent(self, ws: str, new: NewSession, remembered: bool) -> Agent:
-        agent = await self.store.session_agent(ws, new.agent_id, new.agent_version or None,
-                                               remembered)
+    async def _usable_agent(self, ws: str, new: NewSession,
+                            may_remember: bool) -> tuple[Agent, bool]:
+        """The agent to snapshot, and whether it is one an earlier create found (which a
+        create that is one statement may take: see `Store.session_agent`)."""
+        agent, remembered = await self.store.session_agent(
+            ws, new.agent_id, new.agent_version or None, may_remember)
         if agent is None:
             if new.agent_version:
                 raise NotFound("agent version", f"{new.agent_id}@{new.agent_version}")
             raise NotFound("agent", new.agent_id)
         if agent.archived_at is not None:
-            raise FailedPrecondition(f"agent {agent.id!r} is archived; new sessions cannot use it",
-                                     "AGENT_ARCHIVED", agent.id)
-        return agent
+            raise agent_archived(agent.id)
+        return agent, remembered
 
     async def get(self, ws: str, session_id: str) -> Session:
         require_id("session_id", session_id, ids.SESSION)

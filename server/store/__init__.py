@@ -26,6 +26,7 @@ from server.store import (
 )
 from server.store.append_batches import AppendBatches
 from server.store.database import Database
+from server.store.remembered_agents import RememberedAgents
 from server.store.request_ids import RequestKey
 from server.store.session_cache import SessionCache
 from server.store.session_log import SessionLog
@@ -48,9 +49,7 @@ class Store:
         # Sessions with a write under way: read from the database meanwhile, never cached,
         # since the write may already be visible there before it has ended here.
         self._writing: dict[tuple[str, str], int] = {}
-        # Agents new sessions took, by (workspace, agent, version or None for the latest):
-        # a version never changes, and the create's statement checks the rest.
-        self._session_agents: dict[tuple[str, str, int | None], Agent] = {}
+        self._agents = RememberedAgents()  # for creates that are one statement
         # PostgreSQL: concurrent sends to one session share a transaction (append_batches).
         self._batches = None if db.is_sqlite else AppendBatches(
             db, lambda ws, session_id, rules: self.in_session(ws, session_id, rules))
@@ -95,20 +94,17 @@ class Store:
         return agents.from_row(row) if row else None
 
     async def session_agent(self, ws: str, agent_id: str, version: int | None,
-                            remembered: bool) -> Agent | None:
-        """The agent a new session snapshots (`version` None: the latest). `remembered`:
-        as an earlier create in this process found it, if one did. Only for a create that
-        `takes_one_statement`: its statement refuses an agent archived or given a newer
-        version since (on any replica), and the create then raises AgentChanged."""
-        key = (ws, agent_id, version)
-        if remembered and (known := self._session_agents.get(key)) is not None:
-            return known
+                            may_remember: bool) -> tuple[Agent | None, bool]:
+        """The agent a new session snapshots (`version` None: the latest), and whether it
+        is remembered: as an earlier create in this process found it. Only a create that
+        `takes_one_statement` may take a remembered one (`may_remember`): its statement
+        refuses an agent archived or given a newer version since, on any replica."""
+        if may_remember and (known := self._agents.get(ws, agent_id, version)) is not None:
+            return known, True
         agent = await self.get_agent(ws, agent_id, version)
-        if agent is not None and agent.archived_at is None:
-            if len(self._session_agents) >= 1024:
-                self._session_agents.clear()
-            self._session_agents[key] = agent
-        return agent
+        if agent is not None:
+            self._agents.put(ws, version, agent)
+        return agent, False
 
     async def list_agents(self, ws: str, include_archived: bool, descending: bool,
                           after: list[Any] | None, limit: int) -> list[Agent]:
@@ -119,14 +115,15 @@ class Store:
                                   limit: int) -> list[Agent] | None:
         return await self.db.read(agents.list_versions, ws, agent_id, before, limit)
 
+    # Creates here then read the agent afresh (other replicas' creates find out by their
+    # statement), even when the caller left before the commit.
     async def add_agent_version(self, ws: str, agent: Agent, base_version: int) -> None:
-        await self.db.write(agents.add_version, ws, agent, base_version)
-        self._session_agents.clear()  # (other replicas' creates find out by their statement)
+        await self.db.write(agents.add_version, ws, agent, base_version,
+                            after_commit=lambda: self._agents.forget(ws, agent.id))
 
     async def archive_agent(self, ws: str, agent_id: str, now: int) -> Agent | None:
-        archived = await self.db.write(agents.archive_agent, ws, agent_id, now)
-        self._session_agents.clear()
-        return archived
+        return await self.db.write(agents.archive_agent, ws, agent_id, now,
+                                   after_commit=lambda: self._agents.forget(ws, agent_id))
 
     # Environments
     async def create_environment(self, ws: str, env: Environment,
@@ -172,24 +169,25 @@ class Store:
         exist and not be archived, checked under its row lock so a delete cannot interleave.
 
         `latest`: the session snapshots its agent's latest version. `agent_remembered`: that
-        agent came from `session_agent` remembered; if it changed since, raises
-        AgentChanged (read it afresh and create again).
+        agent was remembered (`session_agent`); if it changed since, raises AgentChanged
+        (read it afresh and create again).
         """
+        refused = False
         if self.takes_one_statement(key, inline, session.resources, session.vault_ids,
                                     session.memory_store_ids):
             if await self.db.write_one(*sessions.insert_if_usable(ws, session, latest)):
                 return session
             # Nothing stored: the environment or the agent is missing or changed.
             if agent_remembered:
-                self._session_agents.pop((ws, session.agent.id, None if latest
-                                          else session.agent.version), None)
+                self._agents.forget(ws, session.agent.id)
                 raise AgentChanged(session.agent.id)
-            # Otherwise the unit below says what is wrong with the environment (an agent
-            # archived since it was read a moment ago is let through, as it always was).
+            refused = True  # the unit below says which
 
         def work(conn: Connection) -> Session:
             if key and (earlier := request_ids.recall(conn, ws, key)):
                 return request_ids.must(sessions.get_session(conn, ws, earlier), "session", earlier)
+            if refused:  # the agent may have been archived since it was read
+                agents.check_usable(conn, ws, session.agent.id)
             if inline is not None:
                 environments.insert_environment(conn, ws, inline)
             else:

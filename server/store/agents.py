@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from server.domain.errors import Aborted, FailedPrecondition, NotFound
+from server.domain.errors import Aborted, FailedPrecondition, NotFound, agent_archived
 from server.domain.models import Agent
 from server.store import compiled, keyset, rows
 from server.store.tables import agent_versions, agents
@@ -91,6 +91,18 @@ def add_version(conn: Connection, workspace_id: str, agent: Agent, base_version:
         raise Aborted(f"agent {agent.id!r} is at version {current.version}, not {base_version}; "
                       "re-read it and apply the change to the latest version", "VERSION_CONFLICT")
     _insert_version(conn, workspace_id, agent)
+
+
+def check_usable(conn: Connection, workspace_id: str, agent_id: str) -> None:
+    """Raises unless the agent exists and is not archived (its row read FOR SHARE, so an
+    archive in progress is waited for)."""
+    row = conn.execute(select(agents.c.archived_at).where(
+        agents.c.id == agent_id, agents.c.workspace_id == workspace_id)
+        .with_for_update(read=True)).first()
+    if row is None:
+        raise NotFound("agent", agent_id)
+    if row.archived_at is not None:
+        raise agent_archived(agent_id)
 
 
 def archive_agent(conn: Connection, workspace_id: str, agent_id: str, now: int) -> Agent | None:

@@ -25,7 +25,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, exc
 
 from server.domain.errors import DomainError, NotFound, Unavailable
 from server.domain.models import Event
@@ -48,6 +48,8 @@ class _Send:
     def __init__(self, rules: Rules) -> None:
         self.rules = rules
         self.done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        # Seen, even when its caller left: else asyncio logs an error no one retrieved.
+        self.done.add_done_callback(lambda done: done.cancelled() or done.exception())
 
 
 class _Abandoned(Exception):
@@ -109,9 +111,9 @@ class AppendBatches:
                 _settle(send, error=error)
             return
         except Exception as error:
-            if len(batch) > 1:
-                # The transaction failed before its commit, so nothing of it is stored: each
-                # send again, in a transaction of its own, so that each has its own outcome.
+            if len(batch) > 1 and _before_commit(error):
+                # Nothing of the batch is stored: each send again, in a transaction of its
+                # own, so that each has its own outcome.
                 await asyncio.gather(*(self._one(ws, session_id, send) for send in batch))
                 return
             cause = error.__cause__ if isinstance(error, _Abandoned) else None
@@ -134,6 +136,14 @@ class AppendBatches:
             _settle(send, error=error)
             if not isinstance(error, Exception):
                 raise
+
+
+def _before_commit(error: Exception) -> bool:
+    """Whether the failed batch surely stored nothing: the rules failed (`_Abandoned`, or a
+    bug), or the database refused a statement (a constraint or a value). Any other database
+    error may have struck the COMMIT itself, after it took effect."""
+    return (not isinstance(error, exc.DBAPIError | Unavailable)
+            or isinstance(error, exc.IntegrityError | exc.DataError))
 
 
 def _settle(send: _Send, outcome: Outcome | None = None,
