@@ -313,6 +313,44 @@ def test_single_statement_calls_beyond_the_pool_wait_their_turn(new_database):
         running.stop()
 
 
+def test_a_single_statement_create_whose_caller_left_before_it_started_is_not_stored(
+        new_database):
+    """The one connection for single statements is held by a CreateSession waiting for its
+    environment's lock (on SQLite: the writer, for the file's lock). A second create queues
+    behind it and its caller gives up: it never runs, while the first one lands."""
+    running = RunningServer(database_url=new_database(), db_pool_size=1).start()
+    try:
+        agent, env, other = (create_agent(running), create_environment(running),
+                             create_environment(running))
+        create_session(running, agent=agent, env=other)  # the agent is remembered
+        url = running.database_url
+        if url.startswith("sqlite"):
+            holder = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=30,
+                                     isolation_level=None)
+            holder.execute("BEGIN IMMEDIATE")
+        else:
+            holder = psycopg.connect(url.replace("postgresql+psycopg", "postgresql"))
+            holder.execute("SELECT 1 FROM environments WHERE id = %s FOR UPDATE", (env.id,))
+        try:
+            kept = running.sessions.CreateSession.future(session_pb2.CreateSessionRequest(
+                agent_id=agent.id, environment_id=env.id, title="kept"), timeout=60)
+            time.sleep(0.5)  # the first create now holds the connection
+            with pytest.raises(grpc.RpcError) as gave_up:
+                running.sessions.CreateSession(session_pb2.CreateSessionRequest(
+                    agent_id=agent.id, environment_id=other.id, title="dropped"), timeout=0.5)
+            assert gave_up.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        finally:
+            holder.rollback()
+            holder.close()
+        assert kept.result(timeout=60).title == "kept"
+        time.sleep(0.5)  # had the dropped create run after all, it would have by now
+        titles = [s.title for s in running.sessions.ListSessions(
+            session_pb2.ListSessionsRequest(page_size=100)).sessions]
+        assert "kept" in titles and "dropped" not in titles
+    finally:
+        running.stop()
+
+
 def test_a_write_whose_caller_left_before_it_could_start_is_not_stored(new_database):
     """The only connection (on SQLite: the writer) is busy with a write waiting for a lock
     held elsewhere. A CreateSession queues behind it and its caller gives up: that write
