@@ -280,6 +280,20 @@ def test_calls_beyond_the_connection_pool_wait_their_turn_instead_of_failing(new
         running.stop()
 
 
+def _hold_environment(url, environment_id):
+    """A connection holding what a CreateSession of this environment waits for: its row
+    lock (on SQLite, the file's write lock). Release it with rollback()."""
+    if url.startswith("sqlite"):
+        holder = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=30,
+                                 isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+    else:
+        holder = psycopg.connect(url.replace("postgresql+psycopg", "postgresql"))
+        holder.execute("SELECT 1 FROM environments WHERE id = %s FOR UPDATE",
+                       (environment_id,))
+    return holder
+
+
 def test_single_statement_calls_beyond_the_pool_wait_their_turn(new_database):
     """The one connection for single statements (PostgreSQL: psycopg's pool) is held by a
     CreateSession waiting for its environment's row lock longer than the connect timeout.
@@ -289,14 +303,7 @@ def test_single_statement_calls_beyond_the_pool_wait_their_turn(new_database):
     try:
         agent, env = create_agent(running), create_environment(running)
         session = create_session(running, agent=agent, env=env)
-        url = running.database_url
-        if url.startswith("sqlite"):
-            holder = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=30,
-                                     isolation_level=None)
-            holder.execute("BEGIN IMMEDIATE")
-        else:
-            holder = psycopg.connect(url.replace("postgresql+psycopg", "postgresql"))
-            holder.execute("SELECT 1 FROM environments WHERE id = %s FOR UPDATE", (env.id,))
+        holder = _hold_environment(running.database_url, env.id)
         try:
             created = running.sessions.CreateSession.future(session_pb2.CreateSessionRequest(
                 agent_id=agent.id, environment_id=env.id), timeout=60)
@@ -323,14 +330,7 @@ def test_a_single_statement_create_whose_caller_left_before_it_started_is_not_st
         agent, env, other = (create_agent(running), create_environment(running),
                              create_environment(running))
         create_session(running, agent=agent, env=other)  # the agent is remembered
-        url = running.database_url
-        if url.startswith("sqlite"):
-            holder = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=30,
-                                     isolation_level=None)
-            holder.execute("BEGIN IMMEDIATE")
-        else:
-            holder = psycopg.connect(url.replace("postgresql+psycopg", "postgresql"))
-            holder.execute("SELECT 1 FROM environments WHERE id = %s FOR UPDATE", (env.id,))
+        holder = _hold_environment(running.database_url, env.id)
         try:
             kept = running.sessions.CreateSession.future(session_pb2.CreateSessionRequest(
                 agent_id=agent.id, environment_id=env.id, title="kept"), timeout=60)
