@@ -142,7 +142,7 @@ def _before_commit(error: Exception) -> bool:
     """Whether the failed batch surely stored nothing: the rules failed (`_Abandoned`, or a
     bug), or the database refused a statement (a constraint or a value). Any other database
     error may have struck the COMMIT itself, after it took effect."""
-    return (not isinstance(error, exc.DBAPIError | Unavailable)
+    return (not isinstance(error, exc.DBAPIError)
             or isinstance(error, exc.IntegrityError | exc.DataError))
 
 
