@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from server.reference_runtime import serve_turns
+from server.store import migrate
 from tests.harness import (
     RunningServer,
     create_postgres_database,
@@ -55,6 +56,19 @@ def server(backend_url: str) -> Iterator[RunningServer]:
     running = RunningServer(database_url=backend_url).start()
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database with the schema, for tests of PostgreSQL alone."""
+    if not postgres_reachable():
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432, and CI must test it")
+        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432 (CI always runs it)")
+    url = create_postgres_database()
+    migrate.upgrade(url)
+    yield url
+    drop_postgres_database(url)
 
 
 @pytest.fixture(scope="module")

@@ -13,22 +13,8 @@ import grpc
 import pytest
 from managedagents.v1 import session_pb2, session_pb2_grpc
 
-from server.store import migrate
-from tests.harness import create_postgres_database, drop_postgres_database, postgres_reachable
 from tests.helpers import create_session
 from tests.replicas import Follower, Replica, send_until_stored
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    if not postgres_reachable():
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432, and CI must test it")
-        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432 (CI always runs it)")
-    url = create_postgres_database()
-    migrate.upgrade(url)
-    yield url
-    drop_postgres_database(url)
 
 
 @pytest.fixture

@@ -46,7 +46,7 @@ def _compiled(conn: Connection, statement: ClauseElement) -> _Compiled:
 def sql(dialect: Dialect, statement: ClauseElement, params: dict[str, Any]
         ) -> tuple[str, dict[str, Any]]:
     """The statement's SQL for `dialect` and its full parameters, for a caller that runs
-    it on a driver connection of its own (`Database.read_one` on psycopg's pool)."""
+    it on a driver connection of its own (`Database.read_one` on a held psycopg connection)."""
     compiled = _for_dialect(dialect, statement)
     return compiled.sql, _params(compiled, params, False)
 

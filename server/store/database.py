@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar, cast
 
 import psycopg
-from psycopg.rows import namedtuple_row
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import PoolTimeout
 from sqlalchemy import Connection, Engine, Select, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -20,6 +19,7 @@ from sqlalchemy.util import greenlet_spawn
 
 from server.domain.errors import InvalidArgument, Unavailable
 from server.store import compiled
+from server.store.held_connections import HeldConnections
 from server.store.sqlite_writer import GroupCommitWriter
 
 log = logging.getLogger(__name__)
@@ -38,8 +38,9 @@ class Database:
       awaited. On worker threads a CreateSession took 14 ms of GIL waits for four round
       trips. At most `pool_size` units run at once; the others wait their turn.
       Reads run in autocommit (one round trip; under READ COMMITTED a transaction adds
-      nothing). The hottest point reads (`read_one`) go straight to psycopg's async pool
-      with prepared statements (measured 2.3x the threaded GetSession).
+      nothing). The hottest single statements (`read_one`, `read_all`, `write_one`) go
+      straight to psycopg's async connections as prepared statements (measured 2.3x the
+      threaded GetSession), on connections held between calls (`held_connections`).
     - SQLite reads: inline on the event loop. A WAL read never waits for a writer and costs
       about as much as the hop to a thread would (a thread hop cost 2x the read itself).
     - SQLite writes: on the event loop too, queued units committed in groups; only the
@@ -68,14 +69,13 @@ class Database:
         # SQLite reads run on the event loop's thread, one at a time: they share one
         # connection, held open (checking one out per read cost as much as the read).
         self._loop_reader: Connection | None = None
-        self._pool_size, self._connect_timeout_s = pool_size, connect_timeout_s
-        self._statement_timeout_ms = statement_timeout_ms
-        self._async_pool: AsyncConnectionPool | None = None
-        self._pool_opening = asyncio.Lock()
+        # Single statements (`read_one`, `read_all`, `write_one`) on PostgreSQL.
+        self._held = (None if self.is_sqlite else HeldConnections(
+            self.url.set(drivername="postgresql").render_as_string(hide_password=False),
+            pool_size, connect_timeout_s, statement_timeout_ms))
         # PostgreSQL units waiting for a connection wait here, without a deadline, as they
         # did for a worker thread; the pool's own timeout would fail them under load.
         self._units = asyncio.Semaphore(pool_size)
-        self._pool_slots = asyncio.Semaphore(pool_size)  # the same, for psycopg's pool
 
     def _sqlite_engine(self, pool_size: int) -> Engine:
         engine = create_engine(self.url, pool_size=pool_size + 1, max_overflow=0,
@@ -119,8 +119,9 @@ class Database:
 
     async def _prepared(self, statement: Select[Any], params: dict[str, Any],
                         every_row: bool) -> Any:
-        """Runs a read on psycopg's async pool as a prepared statement: no greenlet, no
+        """Runs a read on a held psycopg connection as a prepared statement: no greenlet, no
         SQLAlchemy connection, and the server plans it once per connection."""
+        assert self._held is not None
         sql, params = compiled.sql(self.engine.dialect, statement, params)
         with _pool_errors(sql, params):
             try:
@@ -128,9 +129,9 @@ class Database:
             except psycopg.errors.QueryCanceled:
                 raise  # the statement timeout: running it again would only double the wait
             except psycopg.OperationalError:
-                # A connection the database dropped (it restarted, say): the pool only learns
-                # of it on use. Have it test the idle ones, and try once more.
-                await (await self._pool()).check()
+                # A connection the database dropped (it restarted, say) is only found on
+                # use. Have the pool test the held ones, and try once more.
+                await self._held.recheck()
                 return await self._fetch(sql, params, every_row)
 
     async def write_one(self, statement: ClauseElement, params: dict[str, Any]) -> Any:
@@ -144,14 +145,16 @@ class Database:
         """
         if self._writer is not None:
             return await self.write(compiled.first, statement, params)
+        assert self._held is not None
+        held = self._held
         sql, params = compiled.sql(self.engine.dialect, statement, params)
         started = asyncio.Event()
 
         async def run() -> Any:
             with _pool_errors(sql, params):
-                async with self._connection() as conn:
+                async with held.cursor() as cursor:
                     started.set()
-                    cursor = await conn.execute(sql, params, prepare=True)
+                    await cursor.execute(sql, params, prepare=True)
                     return await cursor.fetchone()
 
         task = asyncio.ensure_future(run())
@@ -163,44 +166,17 @@ class Database:
             raise
 
     async def _fetch(self, sql: str, params: dict[str, Any], every_row: bool) -> Any:
-        async with self._connection() as conn:
-            cursor = await conn.execute(sql, params, prepare=True)
+        assert self._held is not None
+        async with self._held.cursor() as cursor:
+            await cursor.execute(sql, params, prepare=True)
             return await (cursor.fetchall() if every_row else cursor.fetchone())
-
-    @contextlib.asynccontextmanager
-    async def _connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        """A connection of psycopg's pool. Calls beyond the pool's size wait their turn
-        here, without a deadline, as units of work do: the pool's own timeout would fail
-        them under load. (Its timeout is left for connecting.)"""
-        async with self._pool_slots:
-            pool = await self._pool()
-            async with pool.connection(timeout=self._connect_timeout_s) as conn:
-                yield conn
-
-    async def _pool(self) -> AsyncConnectionPool:
-        if self._async_pool is not None:
-            return self._async_pool
-        async with self._pool_opening:  # the first reads may arrive together
-            return await self._open_pool()
-
-    async def _open_pool(self) -> AsyncConnectionPool:
-        if self._async_pool is None:
-            pool = AsyncConnectionPool(
-                self.url.set(drivername="postgresql").render_as_string(hide_password=False),
-                min_size=1, max_size=self._pool_size, open=False,
-                kwargs={"autocommit": True, "row_factory": namedtuple_row,
-                        "connect_timeout": self._connect_timeout_s,
-                        "options": f"-c statement_timeout={self._statement_timeout_ms}"})
-            await pool.open(wait=False)
-            self._async_pool = pool
-        return self._async_pool
 
     async def aclose(self) -> None:
         """Closes what lives on the event loop (the writer, the async pool), then the rest."""
         if self._writer is not None:
             await self._writer.close()
-        if self._async_pool is not None:
-            await self._async_pool.close()
+        if self._held is not None:
+            await self._held.close()
         if self._async_engine is not None:
             await self._async_engine.dispose()
         self.close()
