@@ -24,6 +24,9 @@ _AGENT_FIELDS = fields(Agent)
 
 
 def dumps(value: Any) -> str:
+    # Most stored lists and maps are empty (a session row holds five): those skip the encoder.
+    if not value and type(value) in (list, dict):
+        return "[]" if type(value) is list else "{}"
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -50,8 +53,20 @@ def agent_from(head: Row[Any], version: int, body: str, version_created_at: int)
 
 
 def agent_snapshot(agent: Agent) -> str:
+    """The agent as a session stores it. Agents are shared and never changed once read (a
+    new version is a new object), so the text is kept for the last agents snapshotted."""
+    cached = _SNAPSHOTS.get(id(agent))
+    if cached is not None and cached[0] is agent:
+        return cached[1]
     # Not dataclasses.asdict: it deep-copies every value first (90 µs a session under load).
-    return dumps({f.name: getattr(agent, f.name) for f in _AGENT_FIELDS})
+    text = dumps({f.name: getattr(agent, f.name) for f in _AGENT_FIELDS})
+    if len(_SNAPSHOTS) >= 256:
+        _SNAPSHOTS.clear()
+    _SNAPSHOTS[id(agent)] = (agent, text)  # holding the agent keeps its id from being reused
+    return text
+
+
+_SNAPSHOTS: dict[int, tuple[Agent, str]] = {}
 
 
 def environment_values(env: Environment, workspace_id: str) -> dict[str, Any]:
@@ -71,15 +86,9 @@ def environment_from(row: Row[Any]) -> Environment:
 def session_values(s: Session, workspace_id: str) -> dict[str, Any]:
     return {"id": s.id, "workspace_id": workspace_id, "agent_id": s.agent.id,
             "agent_version": s.agent.version, "agent_snapshot": agent_snapshot(s.agent),
-            "environment_id": s.environment_id, "status": s.status,
-            "turn_status": s.turn_status, "turn_id": s.turn_id, "title": s.title,
-            "metadata": dumps(s.metadata), "resources": dumps(s.resources),
-            "vault_ids": dumps(s.vault_ids), "memory_store_ids": dumps(s.memory_store_ids),
-            "active_seconds": s.active_seconds, "last_sequence": s.last_sequence,
-            "archived_at": s.archived_at, "created_at": s.created_at,
-            "updated_at": s.updated_at, "pending_actions": dumps(s.pending_actions),
-            "lease_id": s.lease_id, "lease_owner": s.lease_owner,
-            "lease_expires_at": s.lease_expires_at, "running_since": s.running_since}
+            "environment_id": s.environment_id, "vault_ids": dumps(s.vault_ids),
+            "memory_store_ids": dumps(s.memory_store_ids), "created_at": s.created_at,
+            **session_state_values(s)}
 
 
 # The columns of a session that change after it is created.
@@ -91,8 +100,13 @@ SESSION_STATE = ("status", "turn_status", "turn_id", "title", "metadata", "resou
 
 def session_state_values(s: Session) -> dict[str, Any]:
     """The columns of a session that change after it is created."""
-    values = session_values(s, "")
-    return {name: values[name] for name in SESSION_STATE}
+    return {"status": s.status, "turn_status": s.turn_status, "turn_id": s.turn_id,
+            "title": s.title, "metadata": dumps(s.metadata), "resources": dumps(s.resources),
+            "active_seconds": s.active_seconds, "last_sequence": s.last_sequence,
+            "archived_at": s.archived_at, "updated_at": s.updated_at,
+            "pending_actions": dumps(s.pending_actions), "lease_id": s.lease_id,
+            "lease_owner": s.lease_owner, "lease_expires_at": s.lease_expires_at,
+            "running_since": s.running_since}
 
 
 @functools.lru_cache(maxsize=1024)
