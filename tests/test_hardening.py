@@ -130,23 +130,42 @@ class _Blocker:
         self.conn.close()
 
 
-def test_a_create_meeting_an_archive_of_its_environment_waits_for_it(server):
-    """A CreateSession arrives while another transaction is archiving its environment: it
-    waits for that transaction. If the archive commits, the create is refused and stores
+def _archiving(url, table, row_id, hold_inserts=False):
+    """A transaction that has archived one row of `table` (agents or environments) and not
+    ended: end it with execute("COMMIT") or execute("ROLLBACK"), then close(). On SQLite it
+    holds the file's write lock. `hold_inserts`: on PostgreSQL it also holds the sessions
+    table, so that a create waits to store its session."""
+    if url.startswith("sqlite"):
+        archiver = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=30,
+                                   isolation_level=None)
+        archiver.execute("BEGIN IMMEDIATE")
+        archiver.execute(f"UPDATE {table} SET archived_at = 1 WHERE id = ?", (row_id,))
+        return archiver
+    archiver = psycopg.connect(url.replace("postgresql+psycopg", "postgresql"))
+    if hold_inserts:
+        archiver.execute("LOCK TABLE sessions IN EXCLUSIVE MODE")
+    archiver.execute(f"UPDATE {table} SET archived_at = 1 WHERE id = %s", (row_id,))
+    return archiver
+
+
+@pytest.mark.parametrize("archived", ["environment", "agent"])
+def test_a_create_meeting_an_archive_of_what_it_uses_waits_for_it(server, archived):
+    """A CreateSession arrives while another transaction is archiving its environment or
+    its agent, and waits for that transaction:
+    - environment: for the archive's row lock (the create reads it FOR SHARE);
+    - agent: the create read the agent before the archive committed; it waits to store the
+      session, since the archiving transaction also holds the sessions table (on SQLite,
+      the file). Its statement then finds the agent archived, and the create must not
+      succeed on an archived agent.
+    If the archive commits, the create is refused, naming what was archived, and stores
     nothing; if it rolls back, the create succeeds."""
-    agent = create_agent(server)
     for outcome in ("commit", "rollback"):
-        env = create_environment(server)
+        # Both new: no earlier create has read them (a create may remember an agent).
+        agent, env = create_agent(server), create_environment(server)
         title = unique(outcome)
-        if server.database_url.startswith("sqlite"):
-            archiver = sqlite3.connect(server.database_url.removeprefix("sqlite:///"),
-                                       timeout=30, isolation_level=None)
-            archiver.execute("BEGIN IMMEDIATE")
-            archiver.execute("UPDATE environments SET archived_at = 1 WHERE id = ?", (env.id,))
-        else:
-            archiver = psycopg.connect(server.database_url.replace("postgresql+psycopg",
-                                                                   "postgresql"))
-            archiver.execute("UPDATE environments SET archived_at = 1 WHERE id = %s", (env.id,))
+        archiver = _archiving(server.database_url, f"{archived}s",
+                              env.id if archived == "environment" else agent.id,
+                              hold_inserts=archived == "agent")
         try:
             created = server.sessions.CreateSession.future(session_pb2.CreateSessionRequest(
                 agent_id=agent.id, environment_id=env.id, title=title), timeout=30)
@@ -157,13 +176,14 @@ def test_a_create_meeting_an_archive_of_its_environment_waits_for_it(server):
             archiver.close()
         if outcome == "commit":
             expect_error(functools.partial(created.result, timeout=30),
-                         grpc.StatusCode.FAILED_PRECONDITION, reason="ENVIRONMENT_ARCHIVED")
+                         grpc.StatusCode.FAILED_PRECONDITION,
+                         reason=f"{archived.upper()}_ARCHIVED")
         else:
-            assert created.result(timeout=30).environment_id == env.id
+            stored = created.result(timeout=30)
+            assert (stored.agent.id, stored.environment_id) == (agent.id, env.id)
         listed = server.sessions.ListSessions(session_pb2.ListSessionsRequest(
-            agent_id=agent.id, page_size=100)).sessions
-        assert [s.title for s in listed if s.title == title] == \
-            ([title] if outcome == "rollback" else [])
+            agent_id=agent.id, include_archived=True, page_size=100)).sessions
+        assert [s.title for s in listed] == ([title] if outcome == "rollback" else [])
 
 
 def test_an_event_stored_after_its_sender_gave_up_still_reaches_streams(server):
