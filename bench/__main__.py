@@ -44,6 +44,7 @@ SIZES = {
 GROWTH_ROUNDS = 5
 ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 SERVICE = "/managedagents.v1.SessionService/"
+FLOOR = "floor: bare grpc.aio + one PostgreSQL read"
 
 
 @contextlib.contextmanager
@@ -61,12 +62,17 @@ def database(backend: str, workdir: Path) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def psycopg_url(url: str) -> str:
+    """A SQLAlchemy URL of the bench's PostgreSQL as psycopg takes it."""
+    return url.replace("postgresql+psycopg", "postgresql")
+
+
 def analyze(url: str) -> None:
     """What autovacuum does within its first minute of a new table's life. Right after the
     bench's thousands of CreateSession calls, the planner still believes the sessions table
     holds a few rows and sorts all of them for a page (measured: 4.8 ms at 3,000 sessions,
     growing with the table) instead of reading the index in order."""
-    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as c:
+    with psycopg.connect(psycopg_url(url), autocommit=True) as c:
         c.execute("ANALYZE")
 
 
@@ -113,6 +119,16 @@ def unary(backend: str, size: dict, workdir: Path, base: list[Process]) -> list[
             measured: list[Measured] = []
             send = session_pb2.SendEventsRequest(session_id=seeded.ids[1], events=[
                 event_pb2.Event(user_message=event_pb2.UserMessage(text="hello"))])
+            if backend == "postgres":
+                # The floor for a call with one PostgreSQL round trip, beside the calls.
+                floor = start_baseline(reply, "--read-url", psycopg_url(url), "--read-id", sid)
+                try:
+                    baselines.append(measure("baseline (bare grpc.aio)", base[0].address,
+                                             baseline.METHOD, b"", n))
+                    measured.append(measure(FLOOR, floor.address, baseline.METHOD, b"", n))
+                    measured[-1].ratio = measured[-1].rps / baselines[-1].rps
+                finally:
+                    floor.stop()
             for name, method, request in (
                     ("GetSession", "GetSession", session_pb2.GetSessionRequest(session_id=sid)),
                     ("CreateSession", "CreateSession", seeded.create),
@@ -370,6 +386,9 @@ def main() -> None:
              "Each call's ratio is to a baseline measured just before it; the baseline row is "
              "their mean.",
              "SendEvents appends to one session, so every call takes that session's lock.",
+             "PostgreSQL floor: the bare baseline, but each call first reads the session row "
+             "as the service does (psycopg async, prepared, 8 held connections): the most a "
+             "call with one PostgreSQL round trip can reach on this machine.",
              "PostgreSQL: ANALYZE runs before ListSessions (what autovacuum does within a "
              "minute); right after the CreateSession load the planner would still sort the "
              "whole table for a page.",

@@ -1,7 +1,12 @@
 """The baseline: a bare grpc.aio server whose unary method returns a constant message the size
 of a typical Session. Nothing can be faster in Python; every ratio is against it. Its
 streaming method sends the same constant message as many times as the request says: the
-most stream messages one Python process can push."""
+most stream messages one Python process can push.
+
+With `--read-url`, each unary call first reads one session row from PostgreSQL, the way the
+service does (psycopg's async driver, a prepared statement, connections held between
+calls): the floor for any call that makes one round trip, with none of the service's own
+work."""
 
 from __future__ import annotations
 
@@ -9,15 +14,35 @@ import argparse
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import grpc
+import psycopg
+from psycopg.rows import namedtuple_row
 
 METHOD = "/bench.Baseline/Get"
 STREAM_METHOD = "/bench.Baseline/Stream"
+READ = "SELECT * FROM sessions WHERE id = %(id)s"
 
 
-async def serve(port: int, reply: bytes) -> None:
+async def serve(port: int, reply: bytes, read_url: str, read_id: str) -> None:
+    cursors: list[psycopg.AsyncCursor[Any]] = []
+    if read_url:
+        for _ in range(8):  # as many as the service's pool
+            conn = await psycopg.AsyncConnection.connect(read_url, autocommit=True,
+                                                         row_factory=namedtuple_row)
+            cursors.append(conn.cursor())
+    free = asyncio.Semaphore(len(cursors))
+
     async def get(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        if cursors:
+            async with free:
+                cursor = cursors.pop()
+                try:
+                    await cursor.execute(READ, {"id": read_id}, prepare=True)
+                    await cursor.fetchone()
+                finally:
+                    cursors.append(cursor)
         return reply
 
     async def stream(request: bytes, context: grpc.aio.ServicerContext
@@ -39,8 +64,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--reply-file", type=Path, required=True)
+    parser.add_argument("--read-url", default="", help="a PostgreSQL database to read from")
+    parser.add_argument("--read-id", default="", help="the session each call reads")
     args = parser.parse_args()
-    asyncio.run(serve(args.port, args.reply_file.read_bytes()))
+    asyncio.run(serve(args.port, args.reply_file.read_bytes(), args.read_url, args.read_id))
 
 
 if __name__ == "__main__":

@@ -58,11 +58,11 @@ class Process:
             self.process.kill()
 
 
-def start_baseline(reply: bytes) -> Process:
+def start_baseline(reply: bytes, *extra: str) -> Process:
     reply_file = Path(tempfile.mkdtemp()) / "reply.bin"
     reply_file.write_bytes(reply)
     return Process([sys.executable, "-m", baseline.__name__, "--port", "{port}",
-                    "--reply-file", str(reply_file)])
+                    "--reply-file", str(reply_file), *extra])
 
 
 def start_service(database_url: str, *extra: str) -> Process:
