@@ -386,9 +386,10 @@ def main() -> None:
              "Each call's ratio is to a baseline measured just before it; the baseline row is "
              "their mean.",
              "SendEvents appends to one session, so every call takes that session's lock.",
-             "PostgreSQL floor: the bare baseline, but each call first reads the session row "
-             "as the service does (psycopg async, prepared, 8 held connections): the most a "
-             "call with one PostgreSQL round trip can reach on this machine.",
+             *(["PostgreSQL floor: the bare baseline, but each call first reads the session "
+                "row as the service does (psycopg async, prepared, 8 held connections): a "
+                "ceiling for any call with one PostgreSQL round trip on this machine."]
+               if "unary/postgres" in steps else []),
              "PostgreSQL: ANALYZE runs before ListSessions (what autovacuum does within a "
              "minute); right after the CreateSession load the planner would still sort the "
              "whole table for a page.",

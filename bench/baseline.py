@@ -18,6 +18,7 @@ from typing import Any
 
 import grpc
 import psycopg
+from psycopg.pq import TransactionStatus
 from psycopg.rows import namedtuple_row
 
 METHOD = "/bench.Baseline/Get"
@@ -26,23 +27,27 @@ READ = "SELECT * FROM sessions WHERE id = %(id)s"
 
 
 async def serve(port: int, reply: bytes, read_url: str, read_id: str) -> None:
-    cursors: list[psycopg.AsyncCursor[Any]] = []
-    if read_url:
-        for _ in range(8):  # as many as the service's pool
-            conn = await psycopg.AsyncConnection.connect(read_url, autocommit=True,
-                                                         row_factory=namedtuple_row)
-            cursors.append(conn.cursor())
-    free = asyncio.Semaphore(len(cursors))
+    async def connected() -> psycopg.AsyncCursor[Any]:
+        conn = await psycopg.AsyncConnection.connect(read_url, autocommit=True,
+                                                     row_factory=namedtuple_row)
+        return conn.cursor()
+    held = 8 if read_url else 0  # as many connections as the service's pool
+    cursors = [await connected() for _ in range(held)]
+    free = asyncio.Semaphore(held)
 
     async def get(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
-        if cursors:
+        if held:
             async with free:
                 cursor = cursors.pop()
                 try:
                     await cursor.execute(READ, {"id": read_id}, prepare=True)
                     await cursor.fetchone()
                 finally:
-                    cursors.append(cursor)
+                    # A call cut short may leave its connection unusable: replace it.
+                    idle = cursor.connection.info.transaction_status == TransactionStatus.IDLE
+                    if not idle:
+                        await cursor.connection.close()
+                    cursors.append(cursor if idle else await connected())
         return reply
 
     async def stream(request: bytes, context: grpc.aio.ServicerContext

@@ -17,7 +17,7 @@ import pytest
 from google.protobuf import timestamp_pb2
 from managedagents.v1 import agent_pb2, session_pb2, session_pb2_grpc
 
-from tests.harness import RunningServer
+from tests.harness import POSTGRES_ADMIN, RunningServer
 from tests.helpers import (
     create_agent,
     create_environment,
@@ -148,6 +148,24 @@ def _archiving(url, table, row_id, hold_inserts=False):
     return archiver
 
 
+def _wait_for_a_lock_wait(url):
+    """Returns once a statement of the server waits for a lock: on PostgreSQL, seen in
+    pg_stat_activity (so the create has got that far); on SQLite, which cannot show it,
+    after half a second."""
+    if url.startswith("sqlite"):
+        time.sleep(0.5)
+        return
+    name = url.rpartition("/")[2]
+    deadline = time.monotonic() + 10
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+        while time.monotonic() < deadline:
+            if admin.execute("SELECT 1 FROM pg_stat_activity WHERE datname = %s AND "
+                             "wait_event_type = 'Lock'", (name,)).fetchone():
+                return
+            time.sleep(0.02)
+    raise AssertionError("no statement of the server came to wait for the lock")
+
+
 @pytest.mark.parametrize("archived", ["environment", "agent"])
 def test_a_create_meeting_an_archive_of_what_it_uses_waits_for_it(server, archived):
     """A CreateSession arrives while another transaction is archiving its environment or
@@ -169,7 +187,7 @@ def test_a_create_meeting_an_archive_of_what_it_uses_waits_for_it(server, archiv
         try:
             created = server.sessions.CreateSession.future(session_pb2.CreateSessionRequest(
                 agent_id=agent.id, environment_id=env.id, title=title), timeout=30)
-            time.sleep(0.5)
+            _wait_for_a_lock_wait(server.database_url)
             assert not created.done()  # waiting for the archiving transaction
         finally:
             archiver.execute(outcome.upper())

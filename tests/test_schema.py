@@ -9,8 +9,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine
 
-from server.store import migrate
-from server.store.tables import metadata
+from server.domain.models import Agent, Session
+from server.store import migrate, rows
+from server.store.tables import metadata, sessions
 
 
 def test_migrations_match_the_tables(server):
@@ -34,3 +35,13 @@ def test_serve_refuses_a_database_that_is_behind(tmp_path):
                            "--database-url", url], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "python -m server migrate" in done.stderr
+
+
+def test_a_session_row_is_written_whole_and_its_state_is_what_changes():
+    """`rows.session_values` writes every column of a session; `session_state_values` (the
+    UPDATE after each change) writes exactly the columns named as changing. Both lists are
+    written out by hand, for speed: this keeps them in step with the table."""
+    session = Session(id="sesn_x", agent=Agent(id="agent_x", version=1, name="a", model="m"),
+                      environment_id="env_x")
+    assert set(rows.session_values(session, "ws")) == set(sessions.c.keys())
+    assert tuple(rows.session_state_values(session)) == rows.SESSION_STATE

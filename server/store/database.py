@@ -19,7 +19,7 @@ from sqlalchemy.util import greenlet_spawn
 
 from server.domain.errors import InvalidArgument, Unavailable
 from server.store import compiled
-from server.store.held_connections import HeldConnections
+from server.store.held_connections import ConnectionLost, HeldConnections
 from server.store.sqlite_writer import GroupCommitWriter
 
 log = logging.getLogger(__name__)
@@ -126,20 +126,17 @@ class Database:
         with _pool_errors(sql, params):
             try:
                 return await self._fetch(sql, params, every_row)
-            except psycopg.errors.QueryCanceled:
-                raise  # the statement timeout: running it again would only double the wait
-            except psycopg.OperationalError:
+            except ConnectionLost:
                 # A connection the database dropped (it restarted, say) is only found on
-                # use. Have the pool test the held ones, and try once more.
-                await self._held.recheck()
+                # use; the held ones have been tested since. A read may try once more.
                 return await self._fetch(sql, params, every_row)
 
     async def write_one(self, statement: ClauseElement, params: dict[str, Any]) -> Any:
         """Runs one INSERT or UPDATE … RETURNING, built once, as a transaction of its own;
         returns its first row, or None.
 
-        On PostgreSQL: one round trip in autocommit on psycopg's async pool (no BEGIN, no
-        COMMIT, no greenlet). Like `write`, it ends once started, even if the caller
+        On PostgreSQL: one round trip in autocommit on a held psycopg connection (no BEGIN,
+        no COMMIT, no greenlet). Like `write`, it ends once started, even if the caller
         leaves; a caller that leaves while it waits for a connection drops it. It is never
         retried: a connection lost mid-way may have committed it.
         """
@@ -268,13 +265,14 @@ def _unit(engine: Engine, work: Callable[..., T], args: tuple[Any, ...], write: 
 
 @contextlib.contextmanager
 def _pool_errors(sql: str, params: dict[str, Any]) -> Iterator[None]:
-    """psycopg's errors on its own pool as the domain sees them: SQLAlchemy's, translated."""
+    """psycopg's errors on held connections as the domain sees them: SQLAlchemy's, translated."""
     try:
         yield
     except psycopg.errors.QueryCanceled as error:  # the statement timeout
         log.warning("storage unavailable: %s", error.__class__.__name__)
         raise Unavailable("storage is busy; the statement timed out") from error
-    except (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout) as error:
+    except (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout,
+            ConnectionLost) as error:
         log.warning("storage unavailable: %s", error.__class__.__name__)
         raise Unavailable("storage is unavailable; retry shortly") from error
     except psycopg.DataError as error:

@@ -52,21 +52,28 @@ def agent_from(head: Row[Any], version: int, body: str, version_created_at: int)
                  created_at=head.created_at, updated_at=version_created_at, **fields)
 
 
+# The snapshot texts of the agents last snapshotted, by agent object (see `agent_snapshot`).
+# Bounded in count and in the size of each text; emptied when full, since the agents in
+# use are snapshotted again at their next create.
+_SNAPSHOTS: dict[int, tuple[Agent, str]] = {}
+_SNAPSHOTS_MAX = 256
+_SNAPSHOT_KEPT_MAX_CHARS = 16 * 1024
+
+
 def agent_snapshot(agent: Agent) -> str:
-    """The agent as a session stores it. Agents are shared and never changed once read (a
-    new version is a new object), so the text is kept for the last agents snapshotted."""
+    """The agent as a session stores it. An agent read from the store is shared and never
+    changed (a new version is a new object), so its text is kept: a create of a remembered
+    agent skips the encoding."""
     cached = _SNAPSHOTS.get(id(agent))
     if cached is not None and cached[0] is agent:
         return cached[1]
     # Not dataclasses.asdict: it deep-copies every value first (90 µs a session under load).
     text = dumps({f.name: getattr(agent, f.name) for f in _AGENT_FIELDS})
-    if len(_SNAPSHOTS) >= 256:
-        _SNAPSHOTS.clear()
-    _SNAPSHOTS[id(agent)] = (agent, text)  # holding the agent keeps its id from being reused
+    if len(text) <= _SNAPSHOT_KEPT_MAX_CHARS:
+        if len(_SNAPSHOTS) >= _SNAPSHOTS_MAX:
+            _SNAPSHOTS.clear()
+        _SNAPSHOTS[id(agent)] = (agent, text)  # holding the agent keeps its id from reuse
     return text
-
-
-_SNAPSHOTS: dict[int, tuple[Agent, str]] = {}
 
 
 def environment_values(env: Environment, workspace_id: str) -> dict[str, Any]:
