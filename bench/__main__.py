@@ -163,11 +163,13 @@ def streaming(size: dict, workdir: Path) -> tuple[list[list[str]], list[list[str
         service = start_service(url, "--heartbeat-seconds", "1")
         try:
             seeded = Seeded(service.address, size["spread"])
-            for label, sessions, subscribers, processes in (
-                    (f"{size['spread']} sessions x 1 subscriber", seeded.ids, 1, 2),
-                    (f"1 session x {size['fan']} subscribers", seeded.ids[:1], size["fan"], 4)):
-                rows.append(_delivery(label, service.address, sessions, subscribers, processes,
-                                      size))
+            for label, sessions, subscribers, processes, p99_target_ms in (
+                    (f"{size['spread']} sessions x 1 subscriber", seeded.ids, 1, 2, 20),
+                    (f"1 session x {size['fan']} subscribers", seeded.ids[:1], size["fan"], 4,
+                     50)):
+                row = _delivery(label, service.address, sessions, subscribers, processes, size)
+                p99 = float(row[3]) if row[3] != "-" else float("inf")
+                rows.append([*row, _met(p99 <= p99_target_ms, f"p99 <= {p99_target_ms} ms")])
             # One delivered event as a stream message: what the ceiling sends, at its size.
             event = seeded.sessions.ListEvents(session_pb2.ListEventsRequest(
                 session_id=seeded.ids[0], page_size=1)).events[0]
@@ -274,8 +276,10 @@ def idle_streams(size: dict, workdir: Path) -> list[list[str]]:
         finally:
             service.stop()
     per_stream = (after - before) / r["streams"]
+    on_time = r["heartbeats_on_time"] == r["heartbeats"]
     return [[f"{r['streams']}", f"{after / 2**20:.0f} MiB", f"{per_stream / 1024:.1f} KiB",
-             f"{r['heartbeats_on_time']}/{r['heartbeats']}", f"{r['max_gap_s']:.2f} s"]]
+             f"{r['heartbeats_on_time']}/{r['heartbeats']}", f"{r['max_gap_s']:.2f} s",
+             _met(after <= 2**30 and on_time, "within 1 GiB, heartbeats on time")]]
 
 
 def growth_rows(backend: str, size: dict, workdir: Path) -> list[list[str]]:
@@ -309,7 +313,32 @@ def growth_rows(backend: str, size: dict, workdir: Path) -> list[list[str]]:
                                                  size["samples"] // GROWTH_ROUNDS)
     small, large = ({name: percentiles(t)[0] for name, t in mine.items()} for mine in timings)
     return [[f"{backend}: {name}", f"{small[name]:.2f}", f"{large[name]:.2f}",
-             f"{large[name] / small[name]:.2f}"] for name in small]
+             f"{large[name] / small[name]:.2f}", _met(large[name] / small[name] <= 1.5, "1.50")]
+            for name in small]
+
+
+# The ratios issue 6 asks for: (backend or "", call name prefix) -> the least ratio.
+TARGETS = {("sqlite", "GetSession"): 0.5, ("postgres", "GetSession"): 0.4,
+           ("", "CreateSession"): 0.3, ("", "SendEvents"): 0.3, ("", "ListSessions"): 0.25}
+
+
+def target(backend: str, name: str) -> float | None:
+    for (wanted, call), ratio in TARGETS.items():
+        if wanted in ("", backend) and name.startswith(call):
+            return ratio
+    return None
+
+
+def _against_target(backend: str, measured: Measured) -> str:
+    wanted = target(backend, measured.name)
+    if wanted is None:
+        return "-"
+    return _met(measured.ratio >= wanted, f"{wanted:.2f}")
+
+
+def _met(ok: bool, wanted: str) -> str:
+    """A target and whether this run met it, for the report's target column."""
+    return f"{wanted}: {'met' if ok else 'missed'}"
 
 
 def run_step(step: str, size: dict, workdir: Path, base: list[Process],
@@ -322,7 +351,7 @@ def run_step(step: str, size: dict, workdir: Path, base: list[Process],
         tools |= {m.tool for m in measured}
         sections.setdefault("Unary calls", []).extend(
             [backend, m.name, f"{m.rps:.0f}", f"{m.p50_ms:.2f}", f"{m.p99_ms:.2f}",
-             f"{m.ratio:.2f}"] for m in measured)
+             f"{m.ratio:.2f}", _against_target(backend, m)] for m in measured)
         ratios.update({f"{backend}: {m.name}": m.ratio for m in measured[1:]})
     elif kind == "streaming":
         delivery, fanout = streaming(size, workdir)
@@ -368,15 +397,17 @@ def main() -> None:
             for process in base:
                 process.stop()
     headers = {
-        "Unary calls": ["backend", "call", "req/s", "p50 ms", "p99 ms", "ratio to baseline"],
+        "Unary calls": ["backend", "call", "req/s", "p50 ms", "p99 ms", "ratio to baseline",
+                        "target ratio"],
         "Stream delivery (send -> receive)": ["case", "events/s sent", "p50 ms", "p99 ms",
-                                              "delivered"],
+                                              "delivered", "target"],
         "Stream fan-out: messages a second from one process": [
             "sender", "stream messages/s", "ratio to bare grpc.aio"],
         "Idle streams": ["streams", "server RSS", "memory per stream", "heartbeats on time",
-                         "longest gap"],
+                         "longest gap", "target"],
         "Growth (p50 ms)": ["read", f"{size['events'][0]:,} events", f"{size['events'][1]:,} "
-                            f"events, {size['sessions'][1]:,} sessions", "ratio"],
+                            f"events, {size['sessions'][1]:,} sessions", "ratio",
+                            "target ratio"],
     }
     generators = {"h2load": "h2load, 4 connections x 8 streams",
                   "python": "2 Python client processes x 16 calls in flight (they, not the "
@@ -399,7 +430,9 @@ def main() -> None:
              "a delivered event) as fast as it can to as many streams, drained by as many "
              "client processes: the most one Python process can push on this machine.",
              *failures]
-    path = report.write(sections, headers, ratios, notes, args.results)
+    targets = {name: target(*name.split(": ", 1)) for name in ratios}
+    path = report.write(sections, headers, ratios, notes, args.results,
+                        {name: wanted for name, wanted in targets.items() if wanted is not None})
     print(Path(path).read_text())
     if failures:
         sys.exit(1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -21,6 +22,11 @@ def test_the_bench_runs_and_writes_its_report(tmp_path):
                  "SendEvents"):
         assert f"| {call}" in report
     assert "| bare grpc.aio: " in report  # the fan-out ceiling was measured
+    # Each target of issue 6 beside its figure, with whether this run met it.
+    for wanted in (r"\| sqlite \| GetSession \|.* \| 0\.50: (met|missed) \|",
+                   r"\| 1 session x 4 subscribers \|.* \| p99 <= 50 ms: (met|missed) \|",
+                   r"\| sqlite: GetSession \|.* \| 1\.50: (met|missed) \|"):
+        assert re.search(wanted, report), wanted
     if os.environ.get("CI") or postgres_reachable():  # (the bench measures what it can)
         assert "| postgres | floor: bare grpc.aio + one PostgreSQL read |" in report
     assert "failed" not in report.split("## Notes")[1]
