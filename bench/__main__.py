@@ -351,7 +351,7 @@ def run_step(step: str, size: dict, workdir: Path, base: list[Process],
         tools |= {m.tool for m in measured}
         sections.setdefault("Unary calls", []).extend(
             [backend, m.name, f"{m.rps:.0f}", f"{m.p50_ms:.2f}", f"{m.p99_ms:.2f}",
-             f"{m.ratio:.2f}", _against_target(backend, m)] for m in measured)
+             f"{m.ratio:.3f}", _against_target(backend, m)] for m in measured)
         ratios.update({f"{backend}: {m.name}": m.ratio for m in measured[1:]})
     elif kind == "streaming":
         delivery, fanout = streaming(size, workdir)
