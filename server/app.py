@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -113,6 +114,23 @@ class Service:
         await self.database.aclose()
 
 
+class _GenericHandlersOnly:
+    """Where the generated `add_…_to_server` functions register a service: as a generic
+    handler only, not also as registered methods. Measured with h2load on a server holding
+    this service's eight services: each call cost the event loop's thread 174-178 µs with
+    registered methods and 150-160 µs without (as little as with one service registered),
+    so about 20 µs of every call went to them."""
+
+    def __init__(self, server: grpc.aio.Server) -> None:
+        self._server = server
+
+    def add_generic_rpc_handlers(self, handlers: Any) -> None:
+        self._server.add_generic_rpc_handlers(handlers)
+
+    def add_registered_method_handlers(self, service: str, handlers: Any) -> None:
+        pass  # served by the generic handler added beside them
+
+
 async def create_server(settings: Settings) -> Service:
     """Builds the server, bound to `settings.listen` (port 0 picks a free one); not started."""
     database = Database(settings.database_url, pool_size=settings.db_pool_size,
@@ -126,27 +144,28 @@ async def create_server(settings: Settings) -> Service:
         ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
         ("grpc.max_receive_message_length", 32 * 1024 * 1024),
     ])
+    handlers = _GenericHandlersOnly(server)
     session_pb2_grpc.add_SessionServiceServicer_to_server(
         SessionService(Sessions(store, hub), Events(store, hub, settings.heartbeat_seconds),
-                       SessionResources(store)), server)
+                       SessionResources(store)), handlers)
     referenced = ReferencedStore(database)
     files = Files(referenced, store, Limits(settings.file_max_bytes,
                                             settings.session_files_max_bytes))
-    file_pb2_grpc.add_FileServiceServicer_to_server(FileService(files), server)
+    file_pb2_grpc.add_FileServiceServicer_to_server(FileService(files), handlers)
     vaults = Holders(referenced, "vault", ids.VAULT)
     vault_pb2_grpc.add_VaultServiceServicer_to_server(
-        VaultService(vaults, Credentials(vaults)), server)
+        VaultService(vaults, Credentials(vaults)), handlers)
     stores = Holders(referenced, "memory store", ids.MEMORY_STORE)
     memory_store_pb2_grpc.add_MemoryStoreServiceServicer_to_server(
-        MemoryStoreService(stores, Memories(stores)), server)
-    agent_pb2_grpc.add_AgentServiceServicer_to_server(AgentService(Agents(store)), server)
+        MemoryStoreService(stores, Memories(stores)), handlers)
+    agent_pb2_grpc.add_AgentServiceServicer_to_server(AgentService(Agents(store)), handlers)
     environment_pb2_grpc.add_EnvironmentServiceServicer_to_server(
-        EnvironmentService(Environments(store)), server)
+        EnvironmentService(Environments(store)), handlers)
     runtime = Runtime(store, hub)
-    runtime_pb2_grpc.add_RuntimeServiceServicer_to_server(RuntimeService(runtime), server)
+    runtime_pb2_grpc.add_RuntimeServiceServicer_to_server(RuntimeService(runtime), handlers)
 
     health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, handlers)
     for name in (*SERVICE_NAMES, ""):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     reflection.enable(server, (*SERVICE_NAMES,

@@ -25,6 +25,18 @@ def test_health_reports_serving_for_each_service(server):
         raise AssertionError("an unknown service must be NOT_FOUND")
 
 
+def test_a_method_the_service_does_not_have_is_unimplemented(server):
+    """Every service is served by its generic handler (`server.app`): a path that names no
+    method, or no service, is UNIMPLEMENTED, as gRPC clients expect."""
+    for path in ("/managedagents.v1.SessionService/NoSuchMethod", "/no.Such/Service"):
+        try:
+            server.channel.unary_unary(path)(b"", timeout=10)
+        except grpc.RpcError as error:
+            assert error.code() == grpc.StatusCode.UNIMPLEMENTED, path
+        else:
+            raise AssertionError(f"{path} must be UNIMPLEMENTED")
+
+
 def _reflect(server, path):
     call = server.channel.stream_stream(
         path, request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
