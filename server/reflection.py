@@ -15,16 +15,16 @@ def enable(server: grpc.aio.Server, service_names: Iterable[str]) -> None:
 
     grpcio-reflection ships only v1alpha. grpc.reflection.v1 is the same protocol with the same
     messages, field for field, under a new package name, so the v1alpha servicer answers v1
-    calls too once it is registered under the v1 method path.
+    calls too once it is registered under the v1 method path. Both are generic handlers, like
+    every service here (see `server.app`): no registered methods.
     """
     names = (*service_names, reflection.SERVICE_NAME)
     # grpcio-reflection exports its asyncio servicer as `reflection.aio` without declaring it.
     servicer = reflection.aio.ReflectionServicer(names)  # type: ignore[attr-defined]
-    reflection.enable_server_reflection(names, server)
-    v1 = grpc.method_handlers_generic_handler(V1_SERVICE_NAME, {
-        "ServerReflectionInfo": grpc.stream_stream_rpc_method_handler(
-            servicer.ServerReflectionInfo,
-            request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
-            response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString),
-    })
-    server.add_generic_rpc_handlers((v1,))
+    method = grpc.stream_stream_rpc_method_handler(
+        servicer.ServerReflectionInfo,
+        request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
+        response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString)
+    server.add_generic_rpc_handlers(tuple(
+        grpc.method_handlers_generic_handler(name, {"ServerReflectionInfo": method})
+        for name in (reflection.SERVICE_NAME, V1_SERVICE_NAME)))
