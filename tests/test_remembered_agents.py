@@ -4,6 +4,7 @@ when the agent changes."""
 from __future__ import annotations
 
 from server.domain.models import Agent
+from server.store import rows
 from server.store.remembered_agents import MAX_AGENT_BYTES, MAX_AGENTS, RememberedAgents
 
 
@@ -36,3 +37,16 @@ def test_forget_drops_every_version_of_that_agent_in_that_workspace_only():
     assert remembered.get("ws1", "agent_a", 1) is None
     assert remembered.get("ws1", "agent_b", None) is not None
     assert remembered.get("ws2", "agent_a", 1) is not None
+
+
+def test_the_snapshot_text_is_given_only_for_the_very_agent_remembered():
+    """A create of a remembered agent stores the text encoded when it was remembered; an
+    equal agent read afresh (another object) is encoded anew, never given stale text."""
+    remembered = RememberedAgents()
+    agent = _agent("agent_a", 2, system="be brief")
+    remembered.put("ws", None, agent)
+    assert remembered.snapshot("ws", None, agent) == rows.agent_snapshot(agent)
+    assert remembered.snapshot("ws", None, _agent("agent_a", 2, system="be brief")) is None
+    assert remembered.snapshot("ws", 2, agent) is None  # remembered as the latest only
+    remembered.forget("ws", "agent_a")
+    assert remembered.snapshot("ws", None, agent) is None

@@ -175,7 +175,11 @@ class Store:
         refused = False
         if self.takes_one_statement(key, inline, session.resources, session.vault_ids,
                                     session.memory_store_ids):
-            if await self.db.write_one(*sessions.insert_if_usable(ws, session, latest)):
+            # A remembered agent's snapshot text was encoded when it was remembered.
+            snapshot = self._agents.snapshot(ws, None if latest else session.agent.version,
+                                             session.agent)
+            if await self.db.write_one(*sessions.insert_if_usable(ws, session, latest,
+                                                                  snapshot)):
                 return session
             # Nothing stored: the environment or the agent is missing or changed.
             if agent_remembered:

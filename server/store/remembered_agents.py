@@ -20,18 +20,28 @@ _Key = tuple[str, str, int | None]  # (workspace, agent ID, version; None for th
 
 class RememberedAgents:
     def __init__(self) -> None:
-        self._agents: dict[_Key, Agent] = {}
+        # Each agent with its snapshot text, encoded once, when it is remembered.
+        self._agents: dict[_Key, tuple[Agent, str]] = {}
 
     def get(self, ws: str, agent_id: str, version: int | None) -> Agent | None:
-        return self._agents.get((ws, agent_id, version))
+        found = self._agents.get((ws, agent_id, version))
+        return None if found is None else found[0]
+
+    def snapshot(self, ws: str, version: int | None, agent: Agent) -> str | None:
+        """The snapshot text of `agent`, if it is the very agent remembered for `version`."""
+        found = self._agents.get((ws, agent.id, version))
+        return found[1] if found is not None and found[0] is agent else None
 
     def put(self, ws: str, version: int | None, agent: Agent) -> None:
         """Remembers a usable agent (not archived, and not too large to keep)."""
-        if agent.archived_at is not None or len(rows.agent_body(agent)) > MAX_AGENT_BYTES:
+        if agent.archived_at is not None:
+            return
+        snapshot = rows.agent_snapshot(agent)
+        if len(snapshot) > MAX_AGENT_BYTES:
             return
         if len(self._agents) >= MAX_AGENTS:
             self._agents.pop(next(iter(self._agents)))  # the oldest
-        self._agents[(ws, agent.id, version)] = agent
+        self._agents[(ws, agent.id, version)] = (agent, snapshot)
 
     def forget(self, ws: str, agent_id: str) -> None:
         """Forgets every version of the agent (it changed, or a create found it changed)."""

@@ -52,28 +52,10 @@ def agent_from(head: Row[Any], version: int, body: str, version_created_at: int)
                  created_at=head.created_at, updated_at=version_created_at, **fields)
 
 
-# The snapshot texts of the agents last snapshotted, by agent object (see `agent_snapshot`).
-# Bounded in count and in the size of each text; emptied when full, since the agents in
-# use are snapshotted again at their next create.
-_SNAPSHOTS: dict[int, tuple[Agent, str]] = {}
-_SNAPSHOTS_MAX = 256
-_SNAPSHOT_KEPT_MAX_CHARS = 16 * 1024
-
-
 def agent_snapshot(agent: Agent) -> str:
-    """The agent as a session stores it. An agent read from the store is shared and never
-    changed (a new version is a new object), so its text is kept: a create of a remembered
-    agent skips the encoding."""
-    cached = _SNAPSHOTS.get(id(agent))
-    if cached is not None and cached[0] is agent:
-        return cached[1]
+    """The agent as a session stores it (`RememberedAgents` keeps it for agents it keeps)."""
     # Not dataclasses.asdict: it deep-copies every value first (90 µs a session under load).
-    text = dumps({f.name: getattr(agent, f.name) for f in _AGENT_FIELDS})
-    if len(text) <= _SNAPSHOT_KEPT_MAX_CHARS:
-        if len(_SNAPSHOTS) >= _SNAPSHOTS_MAX:
-            _SNAPSHOTS.clear()
-        _SNAPSHOTS[id(agent)] = (agent, text)  # holding the agent keeps its id from reuse
-    return text
+    return dumps({f.name: getattr(agent, f.name) for f in _AGENT_FIELDS})
 
 
 def environment_values(env: Environment, workspace_id: str) -> dict[str, Any]:
@@ -90,9 +72,12 @@ def environment_from(row: Row[Any]) -> Environment:
                        updated_at=row.updated_at)
 
 
-def session_values(s: Session, workspace_id: str) -> dict[str, Any]:
+def session_values(s: Session, workspace_id: str,
+                   snapshot: str | None = None) -> dict[str, Any]:
+    """A new session's row; `snapshot`: its agent's snapshot text, if already encoded."""
     return {"id": s.id, "workspace_id": workspace_id, "agent_id": s.agent.id,
-            "agent_version": s.agent.version, "agent_snapshot": agent_snapshot(s.agent),
+            "agent_version": s.agent.version,
+            "agent_snapshot": agent_snapshot(s.agent) if snapshot is None else snapshot,
             "environment_id": s.environment_id, "vault_ids": dumps(s.vault_ids),
             "memory_store_ids": dumps(s.memory_store_ids), "created_at": s.created_at,
             **session_state_values(s)}

@@ -56,12 +56,12 @@ def _insert_if_usable(latest: bool) -> Insert:
 _INSERT_IF_USABLE = {latest: _insert_if_usable(latest) for latest in (False, True)}
 
 
-def insert_if_usable(workspace_id: str, session: Session, latest: bool
-                     ) -> tuple[Insert, dict[str, Any]]:
+def insert_if_usable(workspace_id: str, session: Session, latest: bool,
+                     snapshot: str | None) -> tuple[Insert, dict[str, Any]]:
     """The statement and parameters (for `Database.write_one`) that store a new session
     whose environment and agent are usable (`latest`: the agent's version is still its
-    latest); it stores nothing otherwise."""
-    return _INSERT_IF_USABLE[latest], rows.session_values(session, workspace_id)
+    latest); it stores nothing otherwise. `snapshot`: as for `rows.session_values`."""
+    return _INSERT_IF_USABLE[latest], rows.session_values(session, workspace_id, snapshot)
 
 
 # Built once: GetSession is the hottest read, and building a statement costs more than
