@@ -26,26 +26,30 @@ async def _first_heartbeat(stream: grpc.aio.UnaryStreamCall) -> None:
 
 
 async def subscribe(address: str, sessions: list[str], subscribers: int,
-                    expect: int) -> dict[str, object]:
+                    expect: int, per_message: int = 0) -> dict[str, object]:
     """Follows the sessions; records each `user.message`'s send->receive latency (the text is
-    its send time) until every stream has `expect` of them, or 60 s pass."""
+    its send time) until every stream has `expect` of them, or 60 s pass. With
+    `per_message`, streams ask for up to that many events a message."""
     received: list[float] = []
     wanted = expect * len(sessions) * subscribers
     all_in = asyncio.Event()
     async with grpc.aio.insecure_channel(address) as channel:
         stub = session_pb2_grpc.SessionServiceStub(channel)
-        streams = [stub.StreamEvents(session_pb2.StreamEventsRequest(session_id=sid))
+        streams = [stub.StreamEvents(session_pb2.StreamEventsRequest(
+                       session_id=sid, max_events_per_message=per_message))
                    for sid in sessions for _ in range(subscribers)]
         await asyncio.gather(*(_first_heartbeat(s) for s in streams))  # all subscribed
         print("READY", flush=True)
 
         async def follow(stream: grpc.aio.UnaryStreamCall) -> None:
             async for item in stream:
-                if item.event.type == "user.message":
-                    sent = int(item.event.user_message.content[0].text)
-                    received.append((time.time_ns() - sent) / 1e6)
-                    if len(received) >= wanted:
-                        all_in.set()
+                now = time.time_ns()
+                for event in (item.events.events if per_message else (item.event,)):
+                    if event.type == "user.message":
+                        sent = int(event.user_message.content[0].text)
+                        received.append((now - sent) / 1e6)
+                if len(received) >= wanted:
+                    all_in.set()
 
         followers = [asyncio.create_task(follow(s)) for s in streams]
         with contextlib.suppress(TimeoutError):
@@ -155,6 +159,8 @@ def main() -> None:
     parser.add_argument("--heartbeat", type=float, default=5)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--expect", type=int, default=0, help="events each stream awaits")
+    parser.add_argument("--per-message", type=int, default=0,
+                        help="max_events_per_message of each stream (0: one event a message)")
     args = parser.parse_args()
     sessions = args.sessions.split(",")
     # As in the server: the collector's full passes over what the imports made would pause
@@ -162,7 +168,8 @@ def main() -> None:
     gc.collect()
     gc.freeze()
     if args.mode == "subscribe":
-        result = asyncio.run(subscribe(args.address, sessions, args.subscribers, args.expect))
+        result = asyncio.run(subscribe(args.address, sessions, args.subscribers, args.expect,
+                                       args.per_message))
     elif args.mode == "send":
         result = asyncio.run(send(args.address, sessions, args.rate, args.seconds))
     elif args.mode == "drain":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections import deque
 
 import grpc
 from managedagents.v1 import session_pb2
@@ -17,6 +18,9 @@ class Reader:
     def __init__(self, server, **request):
         self.call = server.sessions.StreamEvents(session_pb2.StreamEventsRequest(**request))
         self.items: queue.Queue = queue.Queue()
+        self.in_runs = request.get("max_events_per_message", 0) > 0
+        self.runs: list[int] = []  # the length of each run received, in runs mode
+        self._unread: deque = deque()  # the rest of the last run
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
@@ -35,10 +39,17 @@ class Reader:
         return item
 
     def next_event(self):
-        while True:
+        """The next event, whether it came alone or in a run (each as its mode sends it)."""
+        while not self._unread:
             item = self.next()
-            if item is None or item.HasField("event"):
-                return item.event if item is not None else None
+            if item is None:
+                return None
+            kind = item.WhichOneof("item")
+            if kind != "heartbeat":
+                assert kind == ("events" if self.in_runs else "event"), f"unexpected {item}"
+                self.runs.append(len(item.events.events) if self.in_runs else 1)
+                self._unread.extend(item.events.events if self.in_runs else [item.event])
+        return self._unread.popleft()
 
     def events_through(self, sequence):
         events = []
@@ -48,9 +59,11 @@ class Reader:
 
     def wait_heartbeat(self):
         """Waits for a heartbeat, which proves the stream is subscribed and caught up."""
+        assert not self._unread, f"unexpected {list(self._unread)}"
         while True:
             item = self.next()
-            assert item is not None and not item.HasField("event"), f"unexpected {item}"
+            assert item is not None and item.WhichOneof("item") == "heartbeat", \
+                f"unexpected {item}"
             if item.HasField("heartbeat"):
                 return item.heartbeat
 

@@ -18,7 +18,8 @@ from tests.helpers import create_session, expect_error, message, send
 from tests.reader import WAIT, Reader
 
 
-def test_stream_from_zero_during_concurrent_writes_gets_each_event_once(server):
+@pytest.mark.parametrize("per_message", [0, 7], ids=["one-a-message", "runs-of-7"])
+def test_stream_from_zero_during_concurrent_writes_gets_each_event_once(server, per_message):
     session = create_session(server)
     started = threading.Event()
 
@@ -30,7 +31,8 @@ def test_stream_from_zero_during_concurrent_writes_gets_each_event_once(server):
     with ThreadPoolExecutor(20) as pool:
         futures = [pool.submit(writer, w) for w in range(20)]
         started.wait(WAIT)
-        reader = Reader(server, session_id=session.id, after_sequence=0)
+        reader = Reader(server, session_id=session.id, after_sequence=0,
+                        max_events_per_message=per_message)
         for f in futures:
             f.result()
     # 1000 messages, and the session.status_running of the turn the first one started
@@ -40,6 +42,7 @@ def test_stream_from_zero_during_concurrent_writes_gets_each_event_once(server):
     assert sum(e.type == "user.message" for e in events) == 1000
     assert reader.wait_heartbeat().last_sequence == 1001  # nothing after the last
     reader.close()
+    assert max(reader.runs) == (per_message or 1)  # the replay's page, in runs of at most 7
 
     resumed = Reader(server, session_id=session.id, after_sequence=640)
     assert [e.sequence for e in resumed.events_through(1001)] == list(range(641, 1002))
@@ -153,3 +156,57 @@ def test_idle_streams_get_heartbeats_however_often_heads_are_polled(busy_poll_se
     beats = [reader.wait_heartbeat() for _ in range(3)]
     reader.close()
     assert [b.last_sequence for b in beats] == [0, 0, 0]
+
+
+def test_runs_replay_then_tail_in_runs_no_longer_than_asked(server):
+    session = create_session(server)
+    big = "x" * 20_000  # its length takes three bytes to encode
+    send(server, session.id, *[message(big if i == 3 else str(i)) for i in range(25)])
+    head = server.sessions.GetSession(
+        session_pb2.GetSessionRequest(session_id=session.id)).last_sequence
+    assert head == 26  # 25 messages and the turn's session.status_running
+    reader = Reader(server, session_id=session.id, after_sequence=0,
+                    max_events_per_message=10)
+    replayed = reader.events_through(head)
+    assert reader.runs == [10, 10, 6]  # what was stored, 10 a message
+    stored = server.sessions.ListEvents(
+        session_pb2.ListEventsRequest(session_id=session.id, page_size=100)).events
+    assert replayed == list(stored)  # each event whole, the big one included
+    assert reader.wait_heartbeat().last_sequence == head
+
+    def writer(w):
+        for i in range(20):
+            send(server, session.id, message(f"{w}-{i}"))
+    with ThreadPoolExecutor(8) as pool:
+        for done in [pool.submit(writer, w) for w in range(8)]:
+            done.result()
+    tailed = reader.events_through(head + 160)
+    assert [e.sequence for e in tailed] == list(range(head + 1, head + 161))
+    tail_runs = reader.runs[3:]
+    assert sum(tail_runs) == 160 and max(tail_runs) <= 10
+    # Events that arrive together leave together, not one a message.
+    assert len(tail_runs) < 160
+    assert reader.wait_heartbeat().last_sequence == head + 160
+    reader.close()
+
+
+def test_a_stream_in_runs_ends_with_the_delete(server):
+    session = create_session(server)
+    send(server, session.id, message("a"))
+    reader = Reader(server, session_id=session.id, after_sequence=0,
+                    max_events_per_message=100)
+    assert [e.sequence for e in reader.events_through(2)] == [1, 2]
+    reader.wait_heartbeat()
+    server.sessions.DeleteSession(session_pb2.DeleteSessionRequest(session_id=session.id))
+    assert reader.next_event().type == "session.deleted"
+    assert reader.next() is None  # the stream ended
+    reader.close()
+
+
+@pytest.mark.parametrize("value", [-1, 1001])
+def test_events_per_message_out_of_range_names_the_field(server, value):
+    session = create_session(server)
+    expect_error(lambda: next(iter(server.sessions.StreamEvents(
+        session_pb2.StreamEventsRequest(session_id=session.id,
+                                        max_events_per_message=value)))),
+                 grpc.StatusCode.INVALID_ARGUMENT, "max_events_per_message")

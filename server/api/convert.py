@@ -184,17 +184,42 @@ def event_to(event: Event) -> event_pb2.Event:
     return out
 
 
-_STREAM_ITEMS: dict[tuple[str, int | None, str], session_pb2.StreamEventsResponse] = {}
+_STREAM_ITEMS: dict[tuple[str, int | None, str], bytes] = {}
+_EVENT_FIELD, _EVENTS_FIELD, _BATCH_EVENT_FIELD = b"\x0a", b"\x1a", b"\x0a"
 
 
-def stream_item(event: Event) -> session_pb2.StreamEventsResponse:
-    """An event as a stream sends it. Every open stream of a session sends the same events,
-    so each is converted once (until it changes: only `processed_at` and, for a message
-    queued for a later turn, `turn_id` do)."""
+def stream_item(event: Event) -> bytes:
+    """An event as a stream message (`StreamEventsResponse.event`), serialized. Every open
+    stream of a session sends the same events, so each is converted and serialized once
+    (until it changes: only `processed_at` and, for a message queued for a later turn,
+    `turn_id` do)."""
+    return _EVENT_FIELD + _serialized_event(event)
+
+
+def stream_run(events: list[Event]) -> bytes:
+    """Consecutive events as one stream message (`StreamEventsResponse.events`), serialized:
+    the events' cached encodings joined, with no message built per stream."""
+    body = b"".join([_BATCH_EVENT_FIELD + _serialized_event(e) for e in events])
+    return _EVENTS_FIELD + _varint(len(body)) + body
+
+
+def _serialized_event(event: Event) -> bytes:
+    """The event's encoding, length first: the body of a length-delimited field."""
     key = (event.id, event.processed_at, event.turn_id)
     item = _STREAM_ITEMS.get(key)
     if item is None:
         if len(_STREAM_ITEMS) >= 4096:
             _STREAM_ITEMS.clear()
-        item = _STREAM_ITEMS[key] = session_pb2.StreamEventsResponse(event=event_to(event))
+        encoded = event_to(event).SerializeToString()
+        item = _STREAM_ITEMS[key] = _varint(len(encoded)) + encoded
     return item
+
+
+def _varint(n: int) -> bytes:
+    """A length as protobuf encodes it: seven bits a byte, low bits first."""
+    out = bytearray()
+    while n > 0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)

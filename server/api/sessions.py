@@ -132,13 +132,19 @@ class SessionService(SessionResourceMethods, session_pb2_grpc.SessionServiceServ
     @errors.streaming
     async def StreamEvents(self, request: session_pb2.StreamEventsRequest,
                            context: grpc.aio.ServicerContext
-                           ) -> AsyncIterator[session_pb2.StreamEventsResponse]:
+                           ) -> AsyncIterator[session_pb2.StreamEventsResponse | bytes]:
         after = request.after_sequence if request.HasField("after_sequence") else None
+        runs = request.max_events_per_message > 0
+        # Events leave serialized (the same bytes for every stream of the session): the
+        # method's serializer passes bytes through (server/app.py).
         async for item in self.events.stream(workspace_of(context), request.session_id, after,
-                                             request.after_event_id):
+                                             request.after_event_id,
+                                             request.max_events_per_message):
             if isinstance(item, Heartbeat):
                 beat = session_pb2.Heartbeat(last_sequence=item.last_sequence)
                 beat.time.GetCurrentTime()
                 yield session_pb2.StreamEventsResponse(heartbeat=beat)
+            elif runs:
+                yield convert.stream_run(item)
             else:
-                yield convert.stream_item(item)
+                yield convert.stream_item(item[0])

@@ -17,6 +17,9 @@ from server.store import RequestKey, SessionLog, Store
 from server.streaming.follow import Heartbeat, follow
 from server.streaming.hub import Hub
 
+# The most events a stream puts in one message when its client asks for runs.
+EVENTS_PER_MESSAGE_MAX = 1000
+
 
 @dataclass
 class EventQuery:
@@ -99,9 +102,14 @@ class Events:
         return sequence
 
     async def stream(self, ws: str, session_id: str, after_sequence: int | None,
-                     after_event_id: str) -> AsyncIterator[Event | Heartbeat]:
-        """Replays after the cursor, then follows; without a cursor, follows new events only."""
+                     after_event_id: str, per_message: int = 0
+                     ) -> AsyncIterator[list[Event] | Heartbeat]:
+        """Replays after the cursor, then follows; without a cursor, follows new events only.
+        Events come in runs of consecutive events, at most `per_message` a run (0: one)."""
         require_id("session_id", session_id, ids.SESSION)
+        if not 0 <= per_message <= EVENTS_PER_MESSAGE_MAX:
+            raise InvalidArgument.one("max_events_per_message",
+                                      f"must be between 0 and {EVENTS_PER_MESSAGE_MAX}")
         if after_sequence is not None and after_event_id:
             raise InvalidArgument.one("after_event_id", "give one cursor: after_sequence or "
                                                         "after_event_id, not both")
@@ -128,10 +136,10 @@ class Events:
             last = start
             try:
                 async for item in follow(self.store, self.hub, sub, ws, session_id, start,
-                                         self.heartbeat_seconds):
+                                         self.heartbeat_seconds, per_message or 1):
                     yield item
-                    if isinstance(item, Event):
-                        last = item.sequence
+                    if not isinstance(item, Heartbeat):
+                        last = item[-1].sequence
             except Unavailable as error:
                 raise Unavailable(f"{error.message}; reconnect with after_sequence={last}",
                                   metadata={"after_sequence": str(last)}) from error

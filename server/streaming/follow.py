@@ -14,6 +14,12 @@ from server.store import Store
 from server.streaming.hub import Hub, Subscription
 
 REPLAY_PAGE = 200
+# How often a stream that asked for runs of events sends one while events keep coming. Each
+# message costs the server about as much as a small call: a session with 100 subscribers at
+# 1,000 events a second would otherwise ask for 100,000 messages a second, while one process
+# here sends 16,000-27,000. Measured (bench, 1 session x 100 subscribers, 500 events/s):
+# p99 584 ms with 10 ms (saturated), 243 ms with 25 ms; at 300 events/s, 68 and 55 ms.
+RUN_INTERVAL = 0.025
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,9 +30,10 @@ class Heartbeat:
 
 
 async def follow(store: Store, hub: Hub, sub: Subscription, ws: str, session_id: str,
-                 after_sequence: int, heartbeat_seconds: float
-                 ) -> AsyncIterator[Event | Heartbeat]:
-    """Yields every event after `after_sequence` in order, then new ones as they commit.
+                 after_sequence: int, heartbeat_seconds: float, per_message: int = 1
+                 ) -> AsyncIterator[list[Event] | Heartbeat]:
+    """Yields every event after `after_sequence` in order, then new ones as they commit, in
+    runs of consecutive events: as many as are ready, at most `per_message` a run.
 
     `sub` must have been subscribed before the caller read the session's head, so nothing
     committed after that read can be missed. Ends after a terminal event or a delete.
@@ -34,39 +41,61 @@ async def follow(store: Store, hub: Hub, sub: Subscription, ws: str, session_id:
     last = after_sequence
     loop = asyncio.get_running_loop()
     beat_at = loop.time() + heartbeat_seconds  # moved on by whatever is sent, nothing else
+    sent_at = -RUN_INTERVAL
     while True:
-        fresh = _take_contiguous(sub, last)
-        if fresh:
-            for event in fresh:
-                yield event
-                last = event.sequence
-                if event.type in event_rules.TERMINAL_TYPES:
-                    return
-            beat_at = loop.time() + heartbeat_seconds
-            continue
-        if sub.head > last:
-            batch = await store.events_after(ws, session_id, last, REPLAY_PAGE)
-            if batch is None:
-                yield _deleted(session_id, last)
+        ready = _take_contiguous(sub, last)
+        if ready and per_message > 1 and len(ready) < per_message:
+            # A busy stream sends at most one run every RUN_INTERVAL, with whatever arrived
+            # meanwhile; the first event after a quiet spell goes at once. (Only the tail
+            # waits: a replay from the database goes as fast as the client takes it.)
+            wait = sent_at + RUN_INTERVAL - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+                ready += _take_contiguous(sub, ready[-1].sequence)
+        if not ready and sub.head > last:
+            stored = await store.events_after(ws, session_id, last, REPLAY_PAGE)
+            if stored is None:
+                yield [_deleted(session_id, last)]
                 return
-            for event in batch:
-                yield event
-                last = event.sequence
-                if event.type in event_rules.TERMINAL_TYPES:
-                    return
-            if not batch:  # the head moved ahead of what is stored: only after a delete
+            if not stored:  # the head moved ahead of what is stored: only after a delete
                 sub.head = last
-            beat_at = loop.time() + heartbeat_seconds
+            ready = stored
+        if ready:
+            ended = _through_terminal(ready)
+            for start in range(0, len(ready), per_message):
+                run = ready[start:start + per_message]
+                yield run
+                last = run[-1].sequence
+            if ended:
+                return
+            sent_at = loop.time()
+            beat_at = sent_at + heartbeat_seconds
             continue
         if sub.deleted:
-            yield _deleted(session_id, last)
+            yield [_deleted(session_id, last)]
             return
-        sub.wakeup.clear()
-        try:
-            await asyncio.wait_for(sub.wakeup.wait(), max(0.0, beat_at - loop.time()))
-        except TimeoutError:
+        if loop.time() >= beat_at:
             yield Heartbeat(last)
             beat_at = loop.time() + heartbeat_seconds
+            continue
+        # Wait for news or for the heartbeat, whichever comes first. (A timer that sets the
+        # wake-up costs less than `asyncio.wait_for`, which makes a task for every wait,
+        # and a busy stream waits once per run it sends.)
+        sub.wakeup.clear()
+        timer = loop.call_at(beat_at, sub.wakeup.set)
+        try:
+            await sub.wakeup.wait()
+        finally:
+            timer.cancel()
+
+
+def _through_terminal(events: list[Event]) -> bool:
+    """Cuts `events` after its first terminal event, if any; says whether there was one."""
+    for i, event in enumerate(events):
+        if event.type in event_rules.TERMINAL_TYPES:
+            del events[i + 1:]
+            return True
+    return False
 
 
 def _take_contiguous(sub: Subscription, last: int) -> list[Event]:

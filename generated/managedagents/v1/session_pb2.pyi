@@ -299,22 +299,32 @@ class ListEventsResponse(_message.Message):
     def __init__(self, events: _Optional[_Iterable[_Union[_event_pb2.Event, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class StreamEventsRequest(_message.Message):
-    __slots__ = ("session_id", "after_sequence", "after_event_id")
+    __slots__ = ("session_id", "after_sequence", "after_event_id", "max_events_per_message")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     AFTER_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     AFTER_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    MAX_EVENTS_PER_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     after_sequence: int
     after_event_id: str
-    def __init__(self, session_id: _Optional[str] = ..., after_sequence: _Optional[int] = ..., after_event_id: _Optional[str] = ...) -> None: ...
+    max_events_per_message: int
+    def __init__(self, session_id: _Optional[str] = ..., after_sequence: _Optional[int] = ..., after_event_id: _Optional[str] = ..., max_events_per_message: _Optional[int] = ...) -> None: ...
 
 class StreamEventsResponse(_message.Message):
-    __slots__ = ("event", "heartbeat")
+    __slots__ = ("event", "heartbeat", "events")
     EVENT_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
     event: _event_pb2.Event
     heartbeat: Heartbeat
-    def __init__(self, event: _Optional[_Union[_event_pb2.Event, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ...) -> None: ...
+    events: EventBatch
+    def __init__(self, event: _Optional[_Union[_event_pb2.Event, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., events: _Optional[_Union[EventBatch, _Mapping]] = ...) -> None: ...
+
+class EventBatch(_message.Message):
+    __slots__ = ("events",)
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[_event_pb2.Event]
+    def __init__(self, events: _Optional[_Iterable[_Union[_event_pb2.Event, _Mapping]]] = ...) -> None: ...
 
 class Heartbeat(_message.Message):
     __slots__ = ("time", "last_sequence")
