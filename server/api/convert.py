@@ -9,6 +9,7 @@ from google.protobuf import json_format, timestamp_pb2
 from google.protobuf.message import Message
 from managedagents.v1 import agent_pb2, environment_pb2, event_pb2, session_pb2
 
+from server.api import proto_dicts
 from server.domain import event_rules, resources
 from server.domain.clock import now_us
 from server.domain.errors import InvalidArgument
@@ -32,8 +33,8 @@ def to_dict(message: Message) -> Json:
 
 
 def fill(message: Message, value: Json) -> None:
-    """Fills `message` from a dict made by `to_dict` (stored values are trusted)."""
-    json_format.ParseDict(value, message, ignore_unknown_fields=True)
+    """Fills the empty `message` from a dict made by `to_dict` (stored values are trusted)."""
+    proto_dicts.fill(message, value)
 
 
 TIMESTAMP_MIN, TIMESTAMP_MAX = -62135596800, 253402300799  # 0001-01-01 .. 9999-12-31
