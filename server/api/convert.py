@@ -146,12 +146,17 @@ def environment_to(env: Environment) -> environment_pb2.Environment:
     return out
 
 
-def session_to(session: Session) -> session_pb2.Session:
-    out = session_pb2.Session(
-        id=session.id, type="session", agent_id=session.agent.id,
-        environment_id=session.environment_id, status=SESSION_STATUS[session.status],
-        turn_status=TURN_STATUS[session.turn_status], title=session.title,
-        last_sequence=session.last_sequence, turn_id=session.turn_id)
+def session_to(session: Session, out: session_pb2.Session | None = None
+               ) -> session_pb2.Session:
+    """The session as protobuf, built in `out` when given: a list builds each session in
+    its place in the response (`sessions.add()`), as copying one in costs about as much as
+    building it (measured: a page of 20, 138 µs copied in, 102 µs built in place)."""
+    out = out if out is not None else session_pb2.Session()
+    out.id, out.type, out.agent_id = session.id, "session", session.agent.id
+    out.environment_id, out.title = session.environment_id, session.title
+    out.status = SESSION_STATUS[session.status]
+    out.turn_status = TURN_STATUS[session.turn_status]
+    out.last_sequence, out.turn_id = session.last_sequence, session.turn_id
     # Collections only when they hold something: most are empty, and handing an empty one
     # to the constructor still costs (a list page builds 20 sessions; measured -37%).
     if session.metadata:
@@ -172,11 +177,11 @@ def session_to(session: Session) -> session_pb2.Session:
     return out
 
 
-def event_to(event: Event) -> event_pb2.Event:
-    out = event_pb2.Event(id=event.id, type=event.type,
-                          schema_version=event_rules.SCHEMA_VERSION,
-                          session_id=event.session_id, turn_id=event.turn_id,
-                          sequence=event.sequence)
+def event_to(event: Event, out: event_pb2.Event | None = None) -> event_pb2.Event:
+    """The event as protobuf, built in `out` when given (as for `session_to`)."""
+    out = out if out is not None else event_pb2.Event()
+    out.id, out.type, out.schema_version = event.id, event.type, event_rules.SCHEMA_VERSION
+    out.session_id, out.turn_id, out.sequence = event.session_id, event.turn_id, event.sequence
     payload = getattr(out, event_rules.payload_of_type(event.type))
     payload.SetInParent()
     fill(payload, event.payload)
@@ -224,3 +229,9 @@ def _varint(n: int) -> bytes:
         n >>= 7
     out.append(n)
     return bytes(out)
+
+
+def events_into(container: Any, events: list[Event]) -> None:
+    """Each event built in its place in a response's repeated `events`."""
+    for event in events:
+        event_to(event, container.add())

@@ -26,9 +26,9 @@ def incoming(events: list[event_pb2.Event]) -> list[IncomingEvent]:
 
 def lease_to(lease: runtime.Lease) -> runtime_pb2.Lease:
     out = runtime_pb2.Lease(lease_id=lease.lease_id, session_id=lease.session.id,
-                            runtime_id=lease.runtime_id,
-                            session=convert.session_to(lease.session),
-                            pending_events=[convert.event_to(e) for e in lease.pending_events])
+                            runtime_id=lease.runtime_id)
+    convert.session_to(lease.session, out.session)
+    convert.events_into(out.pending_events, lease.pending_events)
     convert.stamp(out.expires_at, lease.expires_at)
     return out
 
@@ -62,8 +62,9 @@ class RuntimeService(runtime_pb2_grpc.RuntimeServiceServicer):
         stored = await self.runtime.append(workspace_of(context), request.session_id,
                                            request.lease_id, incoming(list(request.events)),
                                            list(request.processed_event_ids))
-        return runtime_pb2.AppendRuntimeEventsResponse(
-            events=[convert.event_to(e) for e in stored])
+        response = runtime_pb2.AppendRuntimeEventsResponse()
+        convert.events_into(response.events, stored)
+        return response
 
     @errors.unary
     async def EndTurn(self, request: runtime_pb2.EndTurnRequest,

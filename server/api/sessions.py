@@ -76,8 +76,9 @@ class SessionService(SessionResourceMethods, session_pb2_grpc.SessionServiceServ
         page = await self.sessions.list_page(workspace_of(context), request.page_size,
                                         request.page_token, query)
         response = session_pb2.ListSessionsResponse(next_page_token=page.next_page_token)
-        # extend() moves the messages in; the constructor's keyword would copy each one.
-        response.sessions.extend([convert.session_to(s) for s in page.items])
+        sessions = response.sessions
+        for session in page.items:
+            convert.session_to(session, sessions.add())
         return response
 
     @errors.unary
@@ -110,7 +111,9 @@ class SessionService(SessionResourceMethods, session_pb2_grpc.SessionServiceServ
         stored = await self.events.send(
             workspace_of(context), request.session_id, batch,
             convert.request_key(f"SendEvents/{request.session_id}", request))
-        return session_pb2.SendEventsResponse(events=[convert.event_to(e) for e in stored])
+        response = session_pb2.SendEventsResponse()
+        convert.events_into(response.events, stored)
+        return response
 
     @errors.unary
     async def ListEvents(self, request: session_pb2.ListEventsRequest,
@@ -126,7 +129,7 @@ class SessionService(SessionResourceMethods, session_pb2_grpc.SessionServiceServ
         page = await self.events.list_page(workspace_of(context), request.session_id,
                                       request.page_size, request.page_token, query)
         response = session_pb2.ListEventsResponse(next_page_token=page.next_page_token)
-        response.events.extend([convert.event_to(e) for e in page.items])
+        convert.events_into(response.events, page.items)
         return response
 
     @errors.streaming
