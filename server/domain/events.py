@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -10,7 +9,7 @@ from server.domain import appends, event_rules, ids, paging, turns
 from server.domain.clock import now_us
 from server.domain.errors import InvalidArgument, NotFound, Unavailable
 from server.domain.event_rules import IncomingEvent
-from server.domain.models import Event, Page
+from server.domain.models import Event, Page, shallow_copy
 from server.domain.updates import keyset_page
 from server.domain.validation import page_size, require_id
 from server.store import RequestKey, SessionLog, Store
@@ -53,7 +52,7 @@ class Events:
             turns.check_open(log.session)
             # Copies, since the rules change the events they append: run again (when their
             # batch of sends failed as a whole), they start from the request as sent.
-            sent = [(dataclasses.replace(event), where) for event, where in events]
+            sent = [(shallow_copy(event), where) for event, where in events]
             for event, where in sent:
                 turns.on_client_event(log, event, where, now)
             log.session.updated_at = now

@@ -3,13 +3,12 @@ mount path, remove. A file resource must name a ready file."""
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 
 from server.domain import ids, turns
 from server.domain.clock import now_us
 from server.domain.errors import InvalidArgument, NotFound
-from server.domain.models import Json, Session
+from server.domain.models import Json, Session, shallow_copy
 from server.domain.resources import (
     RESOURCE,
     RESOURCES_MAX,
@@ -64,7 +63,7 @@ class SessionResources:
             path = mount_path(item)
             if path and any(mount_path(r) == path for r in current.resources):
                 raise InvalidArgument.one("resource", f"another resource mounts at {path!r}")
-            session = copy.copy(current)
+            session = shallow_copy(current)
             session.resources = [*current.resources, item]
             session.updated_at = now_us()
             return session
@@ -106,7 +105,7 @@ class SessionResources:
             v = Violations()
             checked = check_github_repository(v, "resource.github_repository", merged)
             v.raise_if_any()
-            session = copy.copy(current)
+            session = shallow_copy(current)
             session.resources = list(current.resources)
             session.resources[i] = {"id": resource_id, "github_repository": checked}
             session.updated_at = now_us()
@@ -123,7 +122,7 @@ class SessionResources:
         def change(current: Session) -> Session:
             _open(current)
             i = _index(current.resources, resource_id)
-            session = copy.copy(current)
+            session = shallow_copy(current)
             session.resources = current.resources[:i] + current.resources[i + 1:]
             session.updated_at = now_us()
             return session

@@ -3,14 +3,13 @@ archive and delete."""
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 
 from server.domain import appends, ids, paging, turns
 from server.domain.clock import now_us
 from server.domain.environments import DEFAULT_INLINE_NAME, check_environment, new_environment
 from server.domain.errors import InvalidArgument, NotFound, agent_archived
-from server.domain.models import Agent, Environment, Json, Page, Session
+from server.domain.models import Agent, Environment, Json, Page, Session, shallow_copy
 from server.domain.resources import check_resources
 from server.domain.updates import apply_mask, keyset_page
 from server.domain.validation import Violations, page_size, require_id
@@ -162,7 +161,7 @@ class Sessions:
         require_id("session_id", session_id, ids.SESSION)
 
         def change(current: Session) -> Session:
-            session = copy.copy(current)
+            session = shallow_copy(current)
             apply_mask(session, changes, paths, UPDATABLE)
             v = Violations()
             v.max_length("session.title", session.title, TITLE_MAX)

@@ -3,12 +3,11 @@ and changes its state; everything is written when the rules are done, or nothing
 
 from __future__ import annotations
 
-import copy
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, and_, insert, select, update
 
-from server.domain.models import Event, Session
+from server.domain.models import Event, Session, shallow_copy
 from server.store import compiled, notify, rows
 from server.store.sessions import get_session, write_state
 from server.store.tables import events, sessions
@@ -49,7 +48,7 @@ class SessionLog:
 
     def checkpoint(self) -> Checkpoint:
         """What `undo` goes back to: taken before each request's rules in a combined batch."""
-        saved = copy.copy(self.session)
+        saved = shallow_copy(self.session)
         # Its collections too, so that rules changing one in place are undone as well.
         saved.metadata = dict(saved.metadata)
         saved.resources = list(saved.resources)
