@@ -436,7 +436,7 @@ def main() -> None:
              + "; latency sampled meanwhile by one more client, one call at a time",
              f"Each call is measured in {ROUNDS} rounds, each a baseline right before the "
              f"call (1/{ROUNDS} of the requests each); the row is the round whose ratio is the "
-             "median. The baseline row is the mean of those rounds' baselines.",
+             "median. The baseline row is the mean of the baselines of the rounds reported.",
              "SendEvents appends to one session, so every call takes that session's lock.",
              *(["PostgreSQL floor: the bare baseline, but each call first reads the session "
                 "row as the service does (psycopg async, prepared, 8 held connections): a "
@@ -448,8 +448,8 @@ def main() -> None:
              "Stream subscribers run in client processes of their own; one more process sends, "
              "with at most 200 calls in flight: 'events/s sent' is the rate the server took.",
              f"'Up to {RUN} events a message': the subscribers set max_events_per_message, "
-             "so a busy stream sends the events that arrived together as one message, at "
-             "most one every 25 ms (server/streaming/follow.py).",
+             "so a busy stream sends the events that arrived together as one message, "
+             "sending at most once every 25 ms (server/streaming/follow.py).",
              "Fan-out: the bare grpc.aio server sends one constant stream message (the size of "
              "a delivered event) as fast as it can to as many streams, drained by as many "
              "client processes: the most one Python process can push on this machine.",

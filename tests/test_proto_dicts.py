@@ -14,7 +14,7 @@ from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from managedagents.v1 import event_pb2
+from managedagents.v1 import event_pb2, session_pb2
 
 from server.api import proto_dicts
 
@@ -133,6 +133,16 @@ _json = st.recursive(
     max_leaves=12)
 
 
+@pytest.mark.parametrize("stored", [{"stats": {"active_seconds": float("nan")}},
+                                    {"stats": {"duration_seconds": float("inf")}},
+                                    {"[ext.x]": 1}])
+def test_values_no_json_holds_are_refused_as_parse_dict_refuses_them(stored):
+    with pytest.raises(json_format.ParseError):
+        json_format.ParseDict(stored, session_pb2.Session(), ignore_unknown_fields=True)
+    with pytest.raises(json_format.ParseError):
+        proto_dicts.fill(session_pb2.Session(), stored)
+
+
 def test_two_members_of_a_oneof_are_refused_as_parse_dict_refuses_them():
     stored = {"user_message": {"content": [{"type": "text", "text": "a"}]},
               "user_interrupt": {}}
@@ -144,7 +154,8 @@ def test_two_members_of_a_oneof_are_refused_as_parse_dict_refuses_them():
 @given(descriptor=st.sampled_from(TYPES), value=st.dictionaries(
     st.sampled_from(["text", "type", "content", "input", "name", "id", "data", "usage",
                      "input_tokens", "stop_reason", "result", "metadata", "created_at", "x",
-                     "user_message", "user_interrupt", "agent_message", "sequence"]),
+                     "user_message", "user_interrupt", "agent_message", "sequence",
+                     "active_seconds", "duration_seconds", "stats", "[ext.x]"]),
     _json, max_size=5))
 def test_fill_agrees_with_parse_dict_on_any_dict(descriptor, value):
     """Whatever the dict, the same message or the same refusal."""

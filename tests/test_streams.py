@@ -210,3 +210,21 @@ def test_events_per_message_out_of_range_names_the_field(server, value):
         session_pb2.StreamEventsRequest(session_id=session.id,
                                         max_events_per_message=value)))),
                  grpc.StatusCode.INVALID_ARGUMENT, "max_events_per_message")
+
+
+def test_runs_of_big_events_stay_within_what_clients_take(server):
+    """Five events of 900 KB: in one message they would pass the 4 MiB a gRPC client takes
+    by default, and the client could never get past them."""
+    session = create_session(server)
+    for i in range(5):
+        send(server, session.id, message(str(i) * 900_000))
+    head = server.sessions.GetSession(
+        session_pb2.GetSessionRequest(session_id=session.id)).last_sequence
+    reader = Reader(server, session_id=session.id, after_sequence=0,
+                    max_events_per_message=10)
+    events = reader.events_through(head)
+    assert [e.sequence for e in events] == list(range(1, head + 1))
+    assert [len(e.user_message.content[0].text) for e in events
+            if e.type == "user.message"] == [900_000] * 5
+    assert max(reader.runs) <= 2  # about 1 MiB a message: one big event, and a small one
+    reader.close()

@@ -202,10 +202,32 @@ def stream_item(event: Event) -> bytes:
     return _EVENT_FIELD + _serialized_event(event)
 
 
-def stream_run(events: list[Event]) -> bytes:
-    """Consecutive events as one stream message (`StreamEventsResponse.events`), serialized:
-    the events' cached encodings joined, with no message built per stream."""
-    body = b"".join([_BATCH_EVENT_FIELD + _serialized_event(e) for e in events])
+# The most a run of events puts in one message: gRPC clients refuse messages over 4 MiB by
+# default, and one event may be nearly that big on its own (it then goes alone).
+RUN_BYTES_MAX = 1024 * 1024
+
+
+def stream_runs(events: list[Event]) -> list[bytes]:
+    """Consecutive events as stream messages (`StreamEventsResponse.events`), serialized:
+    the events' cached encodings joined, with no message built per stream; a new message
+    whenever the next event would take one past RUN_BYTES_MAX."""
+    messages: list[bytes] = []
+    parts: list[bytes] = []
+    size = 0
+    for event in events:
+        part = _BATCH_EVENT_FIELD + _serialized_event(event)
+        if parts and size + len(part) > RUN_BYTES_MAX:
+            messages.append(_run_message(parts))
+            parts, size = [], 0
+        parts.append(part)
+        size += len(part)
+    if parts:
+        messages.append(_run_message(parts))
+    return messages
+
+
+def _run_message(parts: list[bytes]) -> bytes:
+    body = b"".join(parts)
     return _EVENTS_FIELD + _varint(len(body)) + body
 
 

@@ -16,6 +16,7 @@ checks the two agree on every message type of the contract.
 from __future__ import annotations
 
 import base64
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -69,6 +70,8 @@ def _fill(message: Message, value: Json, plan: Plan) -> None:
     groups: set[str] | None = None
     for key, item in value.items():
         entry = plan.get(key)
+        if entry is None and key.startswith("["):
+            raise _NotPlanned  # an extension's name: ParseDict says what it makes of it
         if entry is None or item is None:
             continue  # a key of no field (ignored, as ParseDict is told to), or a null
         name, setter, group = entry
@@ -180,8 +183,8 @@ def _bool(value: Any) -> bool:
 
 
 def _number(value: Any) -> float:
-    if type(value) not in (int, float):
-        raise _NotPlanned  # "NaN", "Infinity" and the like
+    if type(value) not in (int, float) or not math.isfinite(value):
+        raise _NotPlanned  # "NaN", "Infinity" and the like, quoted or not
     return float(value)
 
 

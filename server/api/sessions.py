@@ -148,6 +148,7 @@ class SessionService(SessionResourceMethods, session_pb2_grpc.SessionServiceServ
                 beat.time.GetCurrentTime()
                 yield session_pb2.StreamEventsResponse(heartbeat=beat)
             elif runs:
-                yield convert.stream_run(item)
+                for message in convert.stream_runs(item):
+                    yield message
             else:
                 yield convert.stream_item(item[0])

@@ -14,7 +14,7 @@ from server.store import Store
 from server.streaming.hub import Hub, Subscription
 
 REPLAY_PAGE = 200
-# How often a stream that asked for runs of events sends one while events keep coming. Each
+# How often a stream that asked for runs of events sends while events keep coming. Each
 # message costs the server about as much as a small call: a session with 100 subscribers at
 # 1,000 events a second would otherwise ask for 100,000 messages a second, while one process
 # here sends 16,000-27,000. Measured (bench, 1 session x 100 subscribers, 500 events/s):
@@ -45,20 +45,27 @@ async def follow(store: Store, hub: Hub, sub: Subscription, ws: str, session_id:
     while True:
         ready = _take_contiguous(sub, last)
         if ready and per_message > 1 and len(ready) < per_message:
-            # A busy stream sends at most one run every RUN_INTERVAL, with whatever arrived
-            # meanwhile; the first event after a quiet spell goes at once. (Only the tail
-            # waits: a replay from the database goes as fast as the client takes it.)
+            # A busy stream sends at most once every RUN_INTERVAL (a full run goes at once),
+            # with whatever arrived meanwhile; the first event after a quiet spell goes at
+            # once. (Only the tail waits: a replay from the database goes as fast as the
+            # client takes it.)
             wait = sent_at + RUN_INTERVAL - loop.time()
             if wait > 0:
                 await asyncio.sleep(wait)
                 ready += _take_contiguous(sub, ready[-1].sequence)
         if not ready and sub.head > last:
+            head = sub.head
             stored = await store.events_after(ws, session_id, last, REPLAY_PAGE)
             if stored is None:
                 yield [_deleted(session_id, last)]
                 return
-            if not stored:  # the head moved ahead of what is stored: only after a delete
-                sub.head = last
+            if not stored:
+                # The head moved ahead of what is stored (only after a delete). Look again
+                # at once: news may have come during the read, and its wake-up is not to be
+                # cleared before it is seen.
+                if sub.head == head:
+                    sub.head = last
+                continue
             ready = stored
         if ready:
             ended = _through_terminal(ready)
