@@ -19,7 +19,9 @@ def shallow_copy(obj: T) -> T:
     """A new domain object with the same field values (the values themselves shared), as
     `copy.copy` makes, at a sixth of its cost (1.2 µs a session instead of 7: copy.copy
     goes through `__reduce_ex__`). The unit of work copies the session before each send's
-    rules, and each send's events."""
+    rules, and each send's events. It makes the copy through `__init__`, with every field
+    in order: right for these plain dataclasses, not for one with `init=False` fields or a
+    `__post_init__`."""
     kind = type(obj)
     values = _field_values.get(kind)
     if values is None:
