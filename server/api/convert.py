@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 from google.protobuf import json_format, timestamp_pb2
@@ -253,7 +254,8 @@ def _varint(n: int) -> bytes:
     return bytes(out)
 
 
-def events_into(container: Any, events: list[Event]) -> None:
-    """Each event built in its place in a response's repeated `events`."""
-    for event in events:
-        event_to(event, container.add())
+def each_into(container: Any, items: list[Any], build: Callable[[Any, Any], Any]) -> None:
+    """Each item built by `build(item, out)` in its place in a repeated field of a response
+    (see `session_to`)."""
+    for item in items:
+        build(item, container.add())

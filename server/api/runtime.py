@@ -28,7 +28,7 @@ def lease_to(lease: runtime.Lease) -> runtime_pb2.Lease:
     out = runtime_pb2.Lease(lease_id=lease.lease_id, session_id=lease.session.id,
                             runtime_id=lease.runtime_id)
     convert.session_to(lease.session, out.session)
-    convert.events_into(out.pending_events, lease.pending_events)
+    convert.each_into(out.pending_events, lease.pending_events, convert.event_to)
     convert.stamp(out.expires_at, lease.expires_at)
     return out
 
@@ -63,7 +63,7 @@ class RuntimeService(runtime_pb2_grpc.RuntimeServiceServicer):
                                            request.lease_id, incoming(list(request.events)),
                                            list(request.processed_event_ids))
         response = runtime_pb2.AppendRuntimeEventsResponse()
-        convert.events_into(response.events, stored)
+        convert.each_into(response.events, stored, convert.event_to)
         return response
 
     @errors.unary

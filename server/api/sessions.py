@@ -76,9 +76,7 @@ class SessionService(SessionResourceMethods, session_pb2_grpc.SessionServiceServ
         page = await self.sessions.list_page(workspace_of(context), request.page_size,
                                         request.page_token, query)
         response = session_pb2.ListSessionsResponse(next_page_token=page.next_page_token)
-        sessions = response.sessions
-        for session in page.items:
-            convert.session_to(session, sessions.add())
+        convert.each_into(response.sessions, page.items, convert.session_to)
         return response
 
     @errors.unary
@@ -112,7 +110,7 @@ class SessionService(SessionResourceMethods, session_pb2_grpc.SessionServiceServ
             workspace_of(context), request.session_id, batch,
             convert.request_key(f"SendEvents/{request.session_id}", request))
         response = session_pb2.SendEventsResponse()
-        convert.events_into(response.events, stored)
+        convert.each_into(response.events, stored, convert.event_to)
         return response
 
     @errors.unary
@@ -129,7 +127,7 @@ class SessionService(SessionResourceMethods, session_pb2_grpc.SessionServiceServ
         page = await self.events.list_page(workspace_of(context), request.session_id,
                                       request.page_size, request.page_token, query)
         response = session_pb2.ListEventsResponse(next_page_token=page.next_page_token)
-        convert.events_into(response.events, page.items)
+        convert.each_into(response.events, page.items, convert.event_to)
         return response
 
     @errors.streaming
