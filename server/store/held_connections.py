@@ -106,16 +106,18 @@ class HeldConnections:
 
     async def _give_back_all(self) -> None:
         pool = await self._opened()
-        while self._idle:
-            await pool.putconn(self._idle.pop().cursor.connection)
+        await self._give_back_idle()
         await pool.check()
 
     async def close(self) -> None:
         self._closed = True  # calls still running give their connections back, not keep them
         if self._pool is not None:
-            while self._idle:
-                await self._pool.putconn(self._idle.pop().cursor.connection)
+            await self._give_back_idle()
             await self._pool.close()
+
+    async def _give_back_idle(self) -> None:
+        while self._idle:
+            await self._give_back(self._idle.pop())
 
     async def _give_back(self, held: _Held) -> None:
         assert self._pool is not None
