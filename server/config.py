@@ -35,7 +35,7 @@ HELP = {
     "db_connect_timeout_seconds": "how long to wait for a database connection",
     "db_statement_timeout_ms": "PostgreSQL statement timeout",
     "heartbeat_seconds": "heartbeat interval on idle event streams",
-    "stream_buffer_events": "events buffered per stream before it reads from the database",
+    "stream_buffer_events": "newest events kept per followed session for its streams",
     "lease_sweep_seconds": "how often expired runtime leases are looked for",
     "head_poll_seconds": "how often open streams' heads are polled behind the hints",
     "file_max_bytes": "largest file an upload may store, in bytes",

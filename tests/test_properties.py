@@ -15,8 +15,7 @@ from server.domain.errors import InvalidArgument
 from server.domain.models import Event
 from server.domain.resources import check_file
 from server.domain.validation import Violations
-from server.streaming.follow import _take_contiguous
-from server.streaming.hub import Subscription
+from server.streaming.hub import TRIM_EVERY, Hub
 
 path_text = st.text(alphabet=st.sampled_from(list("ab./_-")) | st.characters(), max_size=40)
 
@@ -56,13 +55,37 @@ def test_any_garbage_token_is_invalid_argument_never_a_crash(token):
         assert error.violations[0].field == "page_token"
 
 
-@given(last=st.integers(0, 20), arrivals=st.lists(st.integers(1, 40), max_size=30))
-def test_the_stream_only_takes_the_run_that_continues_its_cursor(last, arrivals):
+def _event(sequence: int) -> Event:
+    return Event(id=f"evt_{sequence}", type="user.message", session_id="sess_x", payload={},
+                 sequence=sequence)
+
+
+@given(total=st.integers(0, 40), cuts=st.sets(st.integers(1, 39)), order=st.randoms(),
+       capacity=st.integers(1, 100), cursors=st.lists(st.integers(0, 45), min_size=1,
+                                                      max_size=4))
+def test_a_stream_takes_only_the_events_that_continue_its_cursor(total, cuts, order, capacity,
+                                                                  cursors):
+    """Commits (runs of consecutive events) published in any order, to a session some streams
+    follow from any cursor: what a stream takes always continues its cursor with the very
+    events published, and the shared feed stays within its bound."""
     async def run():
-        sub = Subscription("sess_x", capacity=100)
-        sub.notify(max(arrivals, default=0),
-                   [Event(id=f"evt_{s}", type="user.message", session_id="sess_x", payload={},
-                          sequence=s) for s in arrivals])
-        return _take_contiguous(sub, last)
-    fresh = asyncio.run(run())
-    assert [e.sequence for e in fresh] == list(range(last + 1, last + 1 + len(fresh)))
+        hub = Hub(capacity=capacity)
+        subs = [hub.subscribe("sess_x") for _ in cursors]
+        for sub, cursor in zip(subs, cursors, strict=True):
+            sub.taken = cursor
+        bounds = [0, *sorted(c for c in cuts if c < total), total]
+        commits = [[_event(s) for s in range(a + 1, b + 1)]
+                   for a, b in zip(bounds, bounds[1:], strict=False)]
+        order.shuffle(commits)
+        published = {}
+        for commit in commits:
+            hub.published("sess_x", commit)
+            published.update((e.sequence, e) for e in commit)
+            assert len(subs[0].feed.events) <= capacity + TRIM_EVERY + len(commit)
+            for sub, cursor in zip(subs, cursors, strict=True):
+                taken = sub.take(cursor)
+                assert [e.sequence for e in taken] == list(range(cursor + 1,
+                                                                 cursor + 1 + len(taken)))
+                assert all(published[e.sequence] is e for e in taken)
+        assert subs[0].head == total
+    asyncio.run(run())

@@ -121,7 +121,7 @@ class Events:
             if session is None:
                 raise NotFound("session", session_id)
             head = session.last_sequence
-            sub.notify(head, [])
+            sub.feed.raise_head(head)
             if after_event_id:
                 start = await self._sequence_of(ws, session_id, "after_event_id", after_event_id)
             elif after_sequence is not None:

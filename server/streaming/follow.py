@@ -42,8 +42,9 @@ async def follow(store: Store, hub: Hub, sub: Subscription, ws: str, session_id:
     loop = asyncio.get_running_loop()
     beat_at = loop.time() + heartbeat_seconds  # moved on by whatever is sent, nothing else
     sent_at = -RUN_INTERVAL
+    stored_to = 0  # a head the database was found to be behind (only after a delete)
     while True:
-        ready = _take_contiguous(sub, last)
+        ready = sub.take(last)
         if ready and per_message > 1 and len(ready) < per_message:
             # A busy stream sends at most once every RUN_INTERVAL (a full run goes at once),
             # with whatever arrived meanwhile; the first event after a quiet spell goes at
@@ -52,19 +53,18 @@ async def follow(store: Store, hub: Hub, sub: Subscription, ws: str, session_id:
             wait = sent_at + RUN_INTERVAL - loop.time()
             if wait > 0:
                 await asyncio.sleep(wait)
-                ready += _take_contiguous(sub, ready[-1].sequence)
-        if not ready and sub.head > last:
+                ready += sub.take(ready[-1].sequence)
+        if not ready and sub.head > max(last, stored_to):
             head = sub.head
             stored = await store.events_after(ws, session_id, last, REPLAY_PAGE)
             if stored is None:
                 yield [_deleted(session_id, last)]
                 return
             if not stored:
-                # The head moved ahead of what is stored (only after a delete). Look again
-                # at once: news may have come during the read, and its wake-up is not to be
-                # cleared before it is seen.
-                if sub.head == head:
-                    sub.head = last
+                # The head moved ahead of what is stored (only after a delete): read again
+                # only once it moves on. Look again at once: news may have come during the
+                # read, and its wake-up is not to be cleared before it is seen.
+                stored_to = head
                 continue
             ready = stored
         if ready:
@@ -88,12 +88,13 @@ async def follow(store: Store, hub: Hub, sub: Subscription, ws: str, session_id:
         # Wait for news or for the heartbeat, whichever comes first. (A timer that sets the
         # wake-up costs less than `asyncio.wait_for`, which makes a task for every wait,
         # and a busy stream waits once per run it sends.)
-        sub.wakeup.clear()
+        sub.sleep()
         timer = loop.call_at(beat_at, sub.wakeup.set)
         try:
             await sub.wakeup.wait()
         finally:
             timer.cancel()
+            sub.feed.waiting.discard(sub)
 
 
 def _through_terminal(events: list[Event]) -> bool:
@@ -103,28 +104,6 @@ def _through_terminal(events: list[Event]) -> bool:
             del events[i + 1:]
             return True
     return False
-
-
-def _take_contiguous(sub: Subscription, last: int) -> list[Event]:
-    """The pending events that continue right after `last`, in order.
-
-    Writers publish after their commits, and two commits can publish in either order, so
-    the mailbox may hold sequences out of order or with a gap. Whatever does not continue
-    the run is dropped; the head still says it exists, so the caller reads it from the
-    database.
-    """
-    fresh: list[Event] = []
-    expected = last + 1
-    while sub.pending:
-        event = sub.pending.popleft()
-        if event.sequence < expected:
-            continue  # already sent
-        if event.sequence != expected:
-            sub.pending.clear()
-            break
-        fresh.append(event)
-        expected += 1
-    return fresh
 
 
 def _deleted(session_id: str, last: int) -> Event:

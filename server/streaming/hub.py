@@ -1,94 +1,173 @@
-"""In-process fan-out: who follows which session, a hint when its log grows, and a wake-up
-for runtimes waiting for work."""
+"""In-process fan-out: who follows which session, its newest events, and a wake-up for
+runtimes waiting for work."""
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 
 from server.domain.models import Event
 
+# A feed looks for events every stream has taken, to let them go, once per this many new
+# events (not on every publish: that scan visits every stream of the session).
+TRIM_EVERY = 64
 
-class Subscription:
-    """One open stream's mailbox: the newest sequence it knows of and, while it keeps up,
-    the new events themselves, so a caught-up stream needs no database read.
 
-    Bounded: past `capacity` pending events the mailbox drops them and keeps only the head;
-    the stream then reads what it missed from the database. Memory never grows with a slow
-    consumer, and the consumer loses nothing.
+class Feed:
+    """A followed session's newest events, kept once for all of its open streams.
+
+    Each stream keeps only its cursor and takes slices of `events`, so a new event costs one
+    append however many streams follow the session (a mailbox per stream cost an append and
+    a pop per stream, which at 100 subscribers was most of the fan-out's own work).
+
+    `events` is consecutive from `base`. Bounded: it keeps at most `capacity` events, and
+    lets go sooner of those every stream has taken. A stream whose next event is not here (it
+    fell behind, or commits published out of order) reads it from the database; `head` says
+    it exists. Memory never grows with a slow consumer, and the consumer loses nothing.
     """
 
-    def __init__(self, session_id: str, capacity: int, workspace_id: str = "") -> None:
+    def __init__(self, session_id: str, workspace_id: str, capacity: int) -> None:
         self.session_id = session_id
         self.workspace_id = workspace_id
         self.capacity = capacity
-        self.head = 0
-        self.pending: deque[Event] = deque()
+        self.events: list[Event] = []
+        self.base = 0  # the sequence of events[0]
+        self.head = 0  # the newest sequence known to exist, here or only in the database
         self.deleted = False
-        self.wakeup = asyncio.Event()
+        self.streams: set[Subscription] = set()
+        self.waiting: set[Subscription] = set()  # streams asleep until news
+        self._trim_at = TRIM_EVERY
 
-    def notify(self, head: int, new_events: list[Event]) -> None:
+    def add(self, new_events: list[Event]) -> None:
+        """Events one commit appended, in sequence order."""
+        end = self.base + len(self.events)
+        first = new_events[0].sequence
+        if self.events and first == end:
+            self.events.extend(new_events)
+        elif not self.events or first > end:
+            # Nothing kept, or a gap (another commit has yet to publish what comes between):
+            # start afresh here. Streams that need what is missing read it from the database.
+            self.events = list(new_events)
+            self.base = first
+            self._trim_at = TRIM_EVERY
+        else:  # overlaps what is kept: only what is new
+            self.events.extend(e for e in new_events if e.sequence >= end)
+        if len(self.events) >= self._trim_at:
+            self._trim()
+        self.raise_head(new_events[-1].sequence)
+
+    def raise_head(self, head: int) -> None:
         if head > self.head:
             self.head = head
-        if len(self.pending) + len(new_events) > self.capacity:
-            self.pending.clear()
-        else:
-            self.pending.extend(new_events)
-        self.wakeup.set()
+            self.wake()
 
-    def notify_deleted(self) -> None:
-        self.deleted = True
-        self.wakeup.set()
+    def wake(self) -> None:
+        for sub in self.waiting:
+            sub.wakeup.set()
+        self.waiting.clear()
+
+    def _trim(self) -> None:
+        end = self.base + len(self.events)
+        needed = min((sub.taken for sub in self.streams), default=end - 1) + 1
+        keep_from = max(needed, end - self.capacity)
+        if keep_from > self.base:
+            del self.events[:keep_from - self.base]
+            self.base = keep_from
+        self._trim_at = len(self.events) + TRIM_EVERY
+
+
+class Subscription:
+    """One open stream of a session: where it has got to in the session's feed, and its
+    wake-up."""
+
+    __slots__ = ("feed", "taken", "wakeup")
+
+    def __init__(self, feed: Feed) -> None:
+        self.feed = feed
+        self.taken = 0  # the newest sequence this stream has taken; the feed may drop up to it
+        self.wakeup = asyncio.Event()
+
+    @property
+    def session_id(self) -> str:
+        return self.feed.session_id
+
+    @property
+    def head(self) -> int:
+        return self.feed.head
+
+    @property
+    def deleted(self) -> bool:
+        return self.feed.deleted
+
+    def take(self, last: int) -> list[Event]:
+        """The kept events that continue right after `last`, in order (empty when the next
+        one is not kept)."""
+        feed = self.feed
+        start = last + 1 - feed.base
+        if start < 0 or start >= len(feed.events):
+            return []
+        ready = feed.events[start:]
+        self.taken = ready[-1].sequence
+        return ready
+
+    def sleep(self) -> None:
+        """Clears the wake-up; the next news (or `wakeup.set()` by anyone) sets it."""
+        self.wakeup.clear()
+        self.feed.waiting.add(self)
 
 
 class Hub:
-    """Routes notifications to the subscriptions of a session. Used on the event loop only."""
+    """Routes notifications to the feeds of followed sessions. Used on the event loop only."""
 
     def __init__(self, capacity: int = 1024) -> None:
         self.capacity = capacity
-        self._by_session: dict[str, set[Subscription]] = {}
+        self._feeds: dict[str, Feed] = {}
         # Set when a turn may need a runtime; runtimes waiting for work wake on it.
         self.runnable = asyncio.Event()
         # Set when hints may have been lost: the poller reads every followed head at once.
         self.poll_now = asyncio.Event()
 
     def subscribe(self, session_id: str, workspace_id: str = "") -> Subscription:
-        sub = Subscription(session_id, self.capacity, workspace_id)
-        self._by_session.setdefault(session_id, set()).add(sub)
+        feed = self._feeds.get(session_id)
+        if feed is None:
+            feed = self._feeds[session_id] = Feed(session_id, workspace_id, self.capacity)
+        sub = Subscription(feed)
+        feed.streams.add(sub)
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
-        subs = self._by_session.get(sub.session_id)
-        if subs is not None:
-            subs.discard(sub)
-            if not subs:
-                del self._by_session[sub.session_id]
+        feed = sub.feed
+        feed.streams.discard(sub)
+        feed.waiting.discard(sub)
+        if not feed.streams and self._feeds.get(feed.session_id) is feed:
+            del self._feeds[feed.session_id]
 
     def published(self, session_id: str, new_events: list[Event]) -> None:
         """Called after a commit appended `new_events` (in sequence order) to the session."""
         if any(e.type == "session.status_running" for e in new_events):
             self.runnable.set()
-        subs = self._by_session.get(session_id)
-        if subs and new_events:
-            head = new_events[-1].sequence
-            for sub in subs:
-                sub.notify(head, new_events)
+        feed = self._feeds.get(session_id)
+        if feed is not None and new_events:
+            feed.add(new_events)
 
     def deleted(self, session_id: str) -> None:
         """Called after a session was deleted: its streams say so and end."""
-        for sub in self._by_session.get(session_id, ()):
-            sub.notify_deleted()
+        feed = self._feeds.get(session_id)
+        if feed is not None:
+            feed.deleted = True
+            for sub in feed.streams:
+                sub.wakeup.set()
 
     def hinted(self, session_id: str, head: int, flag: str) -> None:
         """A hint from another replica's commit: events up to `head` exist (read them from
         the database); `flag` says whether a turn became runnable or the session is gone."""
         if flag == "r":
             self.runnable.set()
-        for sub in self._by_session.get(session_id, ()):
-            if flag == "d":
-                sub.notify_deleted()
-            elif head > sub.head:  # only news wakes a stream
-                sub.notify(head, [])
+        if flag == "d":
+            self.deleted(session_id)
+            return
+        feed = self._feeds.get(session_id)
+        if feed is not None:
+            feed.raise_head(head)  # only news wakes a stream
 
     def recheck_all(self) -> None:
         """After hints may have been lost: the poller reads every head, runtimes look."""
@@ -97,5 +176,4 @@ class Hub:
 
     def followed(self) -> list[tuple[str, str]]:
         """(workspace, session) of every session with an open stream."""
-        return [(next(iter(subs)).workspace_id, session_id)
-                for session_id, subs in self._by_session.items() if subs]
+        return [(feed.workspace_id, session_id) for session_id, feed in self._feeds.items()]
