@@ -47,6 +47,11 @@ SERVICE = "/managedagents.v1.SessionService/"
 FLOOR = "floor: bare grpc.aio + one PostgreSQL read"
 RUN = 100  # max_events_per_message of the subscribers that ask for runs of events
 ROUNDS = 3  # of baseline-then-call, for each call's ratio
+# The streaming clients (sender, subscribers, the ceiling's drains) share the last core, on
+# a machine with more than one: on 2 cores, unpinned, they took three quarters of a core
+# from the server they measure, which a server whose clients are elsewhere does not lose.
+# The server is not pinned (its fsync threads may use any core).
+CLIENT_CPU = (os.cpu_count() or 1) - 1  # 0: one core, nothing to keep apart
 
 
 @contextlib.contextmanager
@@ -233,7 +238,8 @@ def _fanout_ceiling(message: bytes, streams: int, processes: int, each: int) -> 
 
 
 def _client(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "bench.stream_client", *args],
+    pin = ["--cpu", str(CLIENT_CPU)] if CLIENT_CPU else []
+    return subprocess.Popen([sys.executable, "-m", "bench.stream_client", *args, *pin],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -446,7 +452,10 @@ def main() -> None:
              "minute); right after the CreateSession load the planner would still sort the "
              "whole table for a page.",
              "Stream subscribers run in client processes of their own; one more process sends, "
-             "with at most 200 calls in flight: 'events/s sent' is the rate the server took.",
+             "with at most 200 calls in flight: 'events/s sent' is the rate the server took. "
+             + (f"These clients, and the fan-out ceiling's, all run on core {CLIENT_CPU} only, "
+                "so that they do not take the server's core from it (the server is not "
+                "pinned)." if CLIENT_CPU else ""),
              f"'Up to {RUN} events a message': the subscribers set max_events_per_message, "
              "so a busy stream sends the events that arrived together as one message, "
              "sending at most once every 25 ms (server/streaming/follow.py).",

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import gc
 import json
+import os
 import sys
 import time
 
@@ -161,7 +162,11 @@ def main() -> None:
     parser.add_argument("--expect", type=int, default=0, help="events each stream awaits")
     parser.add_argument("--per-message", type=int, default=0,
                         help="max_events_per_message of each stream (0: one event a message)")
+    parser.add_argument("--cpu", type=int, default=-1,
+                        help="run on this core only (before gRPC starts its threads)")
     args = parser.parse_args()
+    if args.cpu >= 0:
+        os.sched_setaffinity(0, {args.cpu})
     sessions = args.sessions.split(",")
     # As in the server: the collector's full passes over what the imports made would pause
     # this client for tens of milliseconds, and show up as delivery latency.
