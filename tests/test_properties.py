@@ -89,3 +89,23 @@ def test_a_stream_takes_only_the_events_that_continue_its_cursor(total, cuts, or
                 assert all(published[e.sequence] is e for e in taken)
         assert subs[0].head == total
     asyncio.run(run())
+
+
+def test_the_feed_lets_go_of_what_every_stream_has_taken():
+    """A session followed by streams that keep up holds about TRIM_EVERY events, not its
+    whole capacity; one stream that stops taking holds at most the capacity."""
+    async def run():
+        hub = Hub(capacity=500)
+        keeping_up, stalled = hub.subscribe("sess_x"), hub.subscribe("sess_x")
+        for sequence in range(1, 301):
+            hub.published("sess_x", [_event(sequence)])
+            assert [e.sequence for e in keeping_up.take(sequence - 1)] == [sequence]
+        held_by_stalled = len(keeping_up.feed.events)
+        hub.unsubscribe(stalled)
+        for sequence in range(301, 1001):
+            hub.published("sess_x", [_event(sequence)])
+            keeping_up.take(sequence - 1)
+        return held_by_stalled, len(keeping_up.feed.events)
+    held_by_stalled, held_after = asyncio.run(run())
+    assert held_by_stalled == 300  # the stalled stream (at 0) still needs them all
+    assert held_after <= TRIM_EVERY + 1

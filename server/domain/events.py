@@ -132,6 +132,7 @@ class Events:
                                           f"{head}; resume from a sequence you received")
             else:
                 start = head
+            sub.taken = start  # the feed keeps nothing this stream is past
             last = start
             try:
                 async for item in follow(self.store, self.hub, sub, ws, session_id, start,

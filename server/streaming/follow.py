@@ -73,6 +73,7 @@ async def follow(store: Store, hub: Hub, sub: Subscription, ws: str, session_id:
                 run = ready[start:start + per_message]
                 yield run
                 last = run[-1].sequence
+            sub.taken = last
             if ended:
                 return
             sent_at = loop.time()

@@ -83,7 +83,7 @@ class Subscription:
 
     def __init__(self, feed: Feed) -> None:
         self.feed = feed
-        self.taken = 0  # the newest sequence this stream has taken; the feed may drop up to it
+        self.taken = 0  # where this stream has got to: the feed may let go of events up to it
         self.wakeup = asyncio.Event()
 
     @property
