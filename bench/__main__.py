@@ -51,7 +51,15 @@ ROUNDS = 3  # of baseline-then-call, for each call's ratio
 # a machine with more than one: on 2 cores, unpinned, they took three quarters of a core
 # from the server they measure, which a server whose clients are elsewhere does not lose.
 # The server is not pinned (its fsync threads may use any core).
-CLIENT_CPU = (os.cpu_count() or 1) - 1  # 0: one core, nothing to keep apart
+def _client_cpu() -> int | None:
+    """The last core this process may use; None with only one (or no way to pin)."""
+    if not hasattr(os, "sched_getaffinity"):
+        return None
+    allowed = sorted(os.sched_getaffinity(0))
+    return allowed[-1] if len(allowed) > 1 else None
+
+
+CLIENT_CPU = _client_cpu()
 
 
 @contextlib.contextmanager
@@ -238,7 +246,7 @@ def _fanout_ceiling(message: bytes, streams: int, processes: int, each: int) -> 
 
 
 def _client(*args: str) -> subprocess.Popen[str]:
-    pin = ["--cpu", str(CLIENT_CPU)] if CLIENT_CPU else []
+    pin = ["--cpu", str(CLIENT_CPU)] if CLIENT_CPU is not None else []
     return subprocess.Popen([sys.executable, "-m", "bench.stream_client", *args, *pin],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -455,7 +463,7 @@ def main() -> None:
              "with at most 200 calls in flight: 'events/s sent' is the rate the server took. "
              + (f"These clients, and the fan-out ceiling's, all run on core {CLIENT_CPU} only, "
                 "so that they do not take the server's core from it (the server is not "
-                "pinned)." if CLIENT_CPU else ""),
+                "pinned)." if CLIENT_CPU is not None else ""),
              f"'Up to {RUN} events a message': the subscribers set max_events_per_message, "
              "so a busy stream sends the events that arrived together as one message, "
              "sending at most once every 25 ms (server/streaming/follow.py).",

@@ -120,8 +120,8 @@ class Events:
             session = await self.store.get_session(ws, session_id)
             if session is None:
                 raise NotFound("session", session_id)
-            head = session.last_sequence
-            sub.feed.raise_head(head)
+            head = sub.read_head = session.last_sequence
+            sub.feed.workspace_id = ws  # found there: the poller reads the head there
             if after_event_id:
                 start = await self._sequence_of(ws, session_id, "after_event_id", after_event_id)
             elif after_sequence is not None:

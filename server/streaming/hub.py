@@ -23,6 +23,9 @@ class Feed:
     lets go sooner of those every stream has taken. A stream whose next event is not here (it
     fell behind, or commits published out of order) reads it from the database; `head` says
     it exists. Memory never grows with a slow consumer, and the consumer loses nothing.
+
+    `workspace_id` is the session's workspace once a stream has found the session there; until
+    then, the one its first stream asked for.
     """
 
     def __init__(self, session_id: str, workspace_id: str, capacity: int) -> None:
@@ -51,6 +54,8 @@ class Feed:
             self._trim_at = TRIM_EVERY
         else:  # overlaps what is kept: only what is new
             self.events.extend(e for e in new_events if e.sequence >= end)
+        if len(self.events) > self.capacity:  # streams that far behind read the database
+            self._drop_before(self.base + len(self.events) - self.capacity)
         if len(self.events) >= self._trim_at:
             self._trim()
         self.raise_head(new_events[-1].sequence)
@@ -66,24 +71,30 @@ class Feed:
         self.waiting.clear()
 
     def _trim(self) -> None:
+        """Lets go of the events every stream is past."""
         end = self.base + len(self.events)
-        needed = min((sub.taken for sub in self.streams), default=end - 1) + 1
-        keep_from = max(needed, end - self.capacity)
-        if keep_from > self.base:
-            del self.events[:keep_from - self.base]
-            self.base = keep_from
+        self._drop_before(min((sub.taken for sub in self.streams), default=end - 1) + 1)
         self._trim_at = len(self.events) + TRIM_EVERY
+
+    def _drop_before(self, sequence: int) -> None:
+        if sequence > self.base:
+            del self.events[:sequence - self.base]
+            self.base = sequence
 
 
 class Subscription:
     """One open stream of a session: where it has got to in the session's feed, and its
     wake-up."""
 
-    __slots__ = ("feed", "taken", "wakeup")
+    __slots__ = ("feed", "taken", "read_head", "wakeup")
 
     def __init__(self, feed: Feed) -> None:
         self.feed = feed
         self.taken = 0  # where this stream has got to: the feed may let go of events up to it
+        # The head this stream read from the database when it began. Its own: raising the
+        # feed's would wake every stream of the session to read the database for an event
+        # whose publish is on its way.
+        self.read_head = 0
         self.wakeup = asyncio.Event()
 
     @property
@@ -92,7 +103,8 @@ class Subscription:
 
     @property
     def head(self) -> int:
-        return self.feed.head
+        """The newest sequence this stream knows to exist."""
+        return max(self.feed.head, self.read_head)
 
     @property
     def deleted(self) -> bool:
