@@ -61,14 +61,12 @@ class Feed:
         self.raise_head(new_events[-1].sequence)
 
     def raise_head(self, head: int) -> None:
+        """Records news; wakes the streams asleep (only news wakes a stream)."""
         if head > self.head:
             self.head = head
-            self.wake()
-
-    def wake(self) -> None:
-        for sub in self.waiting:
-            sub.wakeup.set()
-        self.waiting.clear()
+            for sub in self.waiting:
+                sub.wakeup.set()
+            self.waiting.clear()
 
     def _trim(self) -> None:
         """Lets go of the events every stream is past."""
@@ -96,10 +94,6 @@ class Subscription:
         # whose publish is on its way.
         self.read_head = 0
         self.wakeup = asyncio.Event()
-
-    @property
-    def session_id(self) -> str:
-        return self.feed.session_id
 
     @property
     def head(self) -> int:
