@@ -135,7 +135,7 @@ class Events:
             sub.taken = start  # the feed keeps nothing this stream is past
             last = start
             try:
-                async for item in follow(self.store, self.hub, sub, ws, session_id, start,
+                async for item in follow(self.store, sub, ws, session_id, start,
                                          self.heartbeat_seconds, per_message or 1):
                     yield item
                     if not isinstance(item, Heartbeat):

@@ -11,14 +11,15 @@ from server.domain import event_rules, ids
 from server.domain.clock import now_us
 from server.domain.models import Event
 from server.store import Store
-from server.streaming.hub import Hub, Subscription
+from server.streaming.hub import Subscription
 
 REPLAY_PAGE = 200
 # How often a stream that asked for runs of events sends while events keep coming. Each
 # message costs the server about as much as a small call: a session with 100 subscribers at
-# 1,000 events a second would otherwise ask for 100,000 messages a second, while one process
-# here sends 16,000-27,000. Measured (bench, 1 session x 100 subscribers, 500 events/s):
-# p99 584 ms with 10 ms (saturated), 243 ms with 25 ms; at 300 events/s, 68 and 55 ms.
+# 1,000 events a second would otherwise ask for 100,000 messages a second, while a bare
+# grpc.aio process sent 16,000-39,000 on the machines measured. Measured (bench, 1 session x
+# 100 subscribers, 500 events/s): p99 584 ms with 10 ms (saturated), 243 ms with 25 ms; at
+# 300 events/s, 68 and 55 ms.
 RUN_INTERVAL = 0.025
 
 
@@ -29,7 +30,7 @@ class Heartbeat:
     last_sequence: int
 
 
-async def follow(store: Store, hub: Hub, sub: Subscription, ws: str, session_id: str,
+async def follow(store: Store, sub: Subscription, ws: str, session_id: str,
                  after_sequence: int, heartbeat_seconds: float, per_message: int = 1
                  ) -> AsyncIterator[list[Event] | Heartbeat]:
     """Yields every event after `after_sequence` in order, then new ones as they commit, in
