@@ -87,8 +87,7 @@ class Service:
         """Starts serving; the sweeper that reschedules turns whose runtime went away; and on
         PostgreSQL the listener for other replicas' commits."""
         if not self.database.is_sqlite:
-            self._listener = PostgresListener(self.database.url, self.hub,
-                                              asyncio.get_running_loop())
+            self._listener = PostgresListener(self.database.url, self.hub)
             self._listener.start()
         await self.server.start()
         self._sweeper = asyncio.create_task(self._sweep_expired_leases())
@@ -111,7 +110,7 @@ class Service:
             await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
         await self.server.stop(grace)
         if self._listener is not None:
-            await asyncio.get_running_loop().run_in_executor(None, self._listener.stop)
+            await self._listener.stop()
         await self.database.aclose()
 
 

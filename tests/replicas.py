@@ -26,8 +26,9 @@ def free_port() -> int:
 class Replica:
     """`python -m server serve` in a process of its own, on a fixed loopback port."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, *extra: str) -> None:
         self.database_url = database_url
+        self.extra = extra  # more `serve` arguments
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -36,7 +37,7 @@ class Replica:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "server", "serve", "--listen", self.address,
              "--database-url", self.database_url, "--heartbeat-seconds", "0.5",
-             "--db-connect-timeout-seconds", "2", "--log-level", "WARNING"])
+             "--db-connect-timeout-seconds", "2", "--log-level", "WARNING", *self.extra])
         deadline = time.monotonic() + 30
         with grpc.insecure_channel(self.address) as channel:
             health = health_pb2_grpc.HealthStub(channel)

@@ -117,6 +117,37 @@ def test_postgresql_restarting(replicas):
     assert retried > 0  # writes were refused while PostgreSQL was down, and then stored
 
 
+def test_hints_reach_the_other_replica_before_and_after_postgresql_restarts(postgres_url):
+    """With the head poll an hour away, only a commit's hint can bring a stream on the other
+    replica its event; after PostgreSQL restarted, the listener connects again and hints
+    flow as before (or, if a send came first, the reconnect's recheck finds it)."""
+    started = [Replica(postgres_url, "--head-poll-seconds", "3600").start() for _ in range(2)]
+    stubs = Stubs(started[0].address)
+    follower = None
+    try:
+        sid = create_session(stubs).id
+        follower = Follower(started[1].address, sid)
+        send_until_stored([started[0].address], sid, "before")
+        follower.wait_for(2, timeout=20)  # the message and the turn's status_running
+        version = sorted(os.listdir("/etc/postgresql"))[0]
+        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main",
+                        "restart"], check=True, timeout=120)
+        send_until_stored([started[0].address], sid, "after")
+        head = stubs.sessions.GetSession(
+            session_pb2.GetSessionRequest(session_id=sid)).last_sequence
+        assert head > 2
+        follower.wait_for(head, timeout=20)
+        texts = [e.user_message.content[0].text for e in follower.events
+                 if e.HasField("user_message")]
+        assert texts == ["before", "after"]
+    finally:
+        if follower is not None:
+            follower.stop()
+        stubs.channel.close()
+        for replica in started:
+            replica.kill()
+
+
 def test_a_create_sees_agent_changes_made_on_another_replica(replicas):
     """Replica A creates sessions of an agent (and may remember it); replica B gives the
     agent a new version, then archives it. A's next creates snapshot the new version, then
