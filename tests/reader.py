@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections import deque
 
 import grpc
@@ -39,8 +40,11 @@ class Reader:
         return item
 
     def next_event(self):
-        """The next event, whether it came alone or in a run (each as its mode sends it)."""
+        """The next event, whether it came alone or in a run (each as its mode sends it).
+        Fails after WAIT seconds of heartbeats only (a stream missing an event)."""
+        deadline = time.monotonic() + WAIT
         while not self._unread:
+            assert time.monotonic() < deadline, f"no event within {WAIT} s, only heartbeats"
             item = self.next()
             if item is None:
                 return None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -15,15 +14,16 @@ T = TypeVar("T")
 async def append(store: Store, hub: Hub, ws: str, session_id: str,
                  rules: Callable[[SessionLog], T], key: RequestKey | None = None,
                  combine: bool = False) -> T:
-    """Runs `rules` on the locked session; after the commit, notifies the session's streams.
-    (`combine`: see `Store.in_session`.)
+    """Runs `rules` on the locked session; once it committed, notifies the session's
+    streams. (`combine`: see `Store.in_session`.)
 
     The caller may go away (a deadline, a cancel) while the transaction commits. The commit
     happens all the same, so its notification must too, or open streams would not hear of
-    events that are stored: the pair is shielded from the caller's cancellation.
+    events that are stored: the store makes it once the transaction committed, whether or
+    not the caller is still there. (It did so from a shielded task of its own; the callback
+    costs no task, measured +5-8% SendEvents.)
     """
-    async def commit() -> T:
-        result, appended = await store.in_session(ws, session_id, rules, key, combine)
-        hub.published(session_id, appended)
-        return result
-    return await asyncio.shield(commit())
+    result, _ = await store.in_session(
+        ws, session_id, rules, key, combine,
+        on_stored=lambda outcome: hub.published(session_id, outcome[1]))
+    return result

@@ -247,18 +247,22 @@ class Store:
 
     # The session's log and state, changed together
     async def in_session(self, ws: str, session_id: str, rules: Callable[[SessionLog], T],
-                         key: RequestKey | None = None,
-                         combine: bool = False) -> tuple[T, list[Event]]:
+                         key: RequestKey | None = None, combine: bool = False,
+                         on_stored: Callable[[tuple[T, list[Event]]], None] | None = None
+                         ) -> tuple[T, list[Event]]:
         """Runs `rules` on the locked session in one transaction; returns what they returned
         and every event appended. With a `key` seen before, returns the first result's
         events instead (and appends nothing).
 
         `combine`: the transaction may be shared with other sends to the session that
         arrive meanwhile (see `append_batches` for what such rules must allow).
+        `on_stored`: given, the transaction runs to its end even if the caller leaves, and
+        `on_stored` is called with the same pair once it committed (before the caller
+        resumes, if it is still there).
         """
         if combine and key is None and self._batches is not None:
             return cast(tuple[T, list[Event]],
-                        await self._batches.send(ws, session_id, rules))
+                        await self._batches.send(ws, session_id, rules, on_stored))
         def work(conn: Connection) -> tuple[Any, list[Event]]:
             if key and (earlier := request_ids.recall(conn, ws, key)):
                 if not events.session_exists(conn, ws, session_id):
@@ -275,7 +279,8 @@ class Store:
                 request_ids.remember(conn, ws, key, rows.dumps(ids), session.updated_at)
             return result, log.appended
         return await request_ids.write_once(self.db, key, work,
-                                            after_commit=self._session_write(ws, session_id))
+                                            after_commit=self._session_write(ws, session_id),
+                                            on_stored=on_stored, complete=on_stored is not None)
 
     async def runnable_sessions(self, ws: str, now: int, limit: int) -> list[str]:
         return await self.db.read(session_log.runnable_sessions, ws, now, limit)

@@ -30,7 +30,7 @@ from sqlalchemy import Connection, exc
 from server.domain.errors import DomainError, NotFound, Unavailable
 from server.domain.models import Event
 from server.store import session_log
-from server.store.database import Database
+from server.store.database import Database, when_ended
 from server.store.session_log import SessionLog, UndoImpossible
 
 logger = logging.getLogger(__name__)
@@ -66,12 +66,15 @@ class AppendBatches:
         self._queued: dict[tuple[str, str], list[_Send]] = {}
         self._draining: set[asyncio.Task[None]] = set()  # held: the loop keeps weak refs
 
-    async def send(self, ws: str, session_id: str, rules: Rules) -> Outcome:
+    async def send(self, ws: str, session_id: str, rules: Rules,
+                   on_stored: Callable[[Outcome], None] | None = None) -> Outcome:
         """Runs `rules` on the locked session, in a batch with the sends queued beside it;
         returns what they returned and the events they appended, once committed. Once
-        asked for, a send runs to its end even if its caller leaves (as `appends` wants)."""
+        asked for, a send runs to its end even if its caller leaves, and `on_stored` is
+        called with its outcome once committed (as `appends` wants)."""
         key = (ws, session_id)
         send = _Send(rules)
+        when_ended(send.done, None, on_stored)
         queued = self._queued.get(key)
         if queued is None:
             self._queued[key] = [send]

@@ -179,22 +179,25 @@ class Database:
         self.close()
 
     async def write(self, work: Callable[..., T], *args: Any,
-                    after_commit: Callable[[], None] | None = None) -> T:
+                    after_commit: Callable[[], None] | None = None,
+                    on_stored: Callable[[T], None] | None = None,
+                    complete: bool = False) -> T:
         """Runs `work(conn, *args)` in a write transaction; returns after it committed.
 
         `after_commit` runs on the event loop once the transaction has ended (committed or
-        not), before the caller resumes, and even when the caller was cancelled meanwhile.
+        not), and `on_stored` with what `work` returned once it has committed: both before
+        the caller resumes, and even when the caller was cancelled meanwhile.
+
+        A caller that leaves before its write started drops it, unless it asked for the
+        write to `complete` (appends: once asked for, they are stored and streamed).
         """
         if self._writer is not None:
             unit = self._writer.submit(work, args)
-            if after_commit is not None:
-                # Registered before the caller's wake-up, so it runs first; and it runs when
-                # the unit's outcome is known, whether or not the caller is still there.
-                unit.done.add_done_callback(lambda _: after_commit())
+            when_ended(unit.done, after_commit, on_stored)
             try:
                 return await asyncio.shield(unit.done)
             except asyncio.CancelledError:
-                unit.abandoned = True  # dropped if it has not run yet
+                unit.abandoned = not complete  # then dropped if it has not run yet
                 raise
         assert self._async_engine is not None
         # A task of its own: a caller that leaves does not cut a transaction short in the
@@ -202,13 +205,11 @@ class Database:
         # ends, commits or not, as it would have.
         started = asyncio.Event()
         task = asyncio.ensure_future(self._postgres_unit(self.engine, work, args, started))
-        if after_commit is not None:
-            # Registered before the caller's wake-up, so it runs first.
-            task.add_done_callback(lambda _: after_commit())
+        when_ended(task, after_commit, on_stored)
         try:
             return await asyncio.shield(task)
         except asyncio.CancelledError:
-            if not started.is_set():  # still waiting for a connection: drop it
+            if not started.is_set() and not complete:  # waiting for a connection: drop it
                 task.cancel()
             raise
 
@@ -248,6 +249,22 @@ class Database:
         self._threads.shutdown(wait=True)
         if self.is_sqlite:
             self.engine.dispose()
+
+
+def when_ended(done: asyncio.Future[T], after_commit: Callable[[], None] | None,
+               on_stored: Callable[[T], None] | None) -> None:
+    """Runs `after_commit` once `done` has ended, then `on_stored` with its result if it
+    succeeded. Registered before the caller awaits `done`, so both run before the caller
+    resumes; and they run whether or not the caller is still there."""
+    if after_commit is None and on_stored is None:
+        return
+
+    def ended(future: asyncio.Future[T]) -> None:
+        if after_commit is not None:
+            after_commit()
+        if on_stored is not None and not future.cancelled() and future.exception() is None:
+            on_stored(future.result())
+    done.add_done_callback(ended)
 
 
 def _unit(engine: Engine, work: Callable[..., T], args: tuple[Any, ...], write: bool) -> T:

@@ -47,15 +47,20 @@ def remember(conn: Connection, workspace_id: str, key: RequestKey, result: str, 
 
 
 async def write_once(db: Database, key: RequestKey | None, work: Callable[..., T],
-                     *args: Any, after_commit: Callable[[], None] | None = None) -> T:
+                     *args: Any, after_commit: Callable[[], None] | None = None,
+                     on_stored: Callable[[T], None] | None = None,
+                     complete: bool = False) -> T:
     """Runs a write that recalls and remembers `key`. Two concurrent requests with one key:
-    the loser's insert of the key fails, and its retry finds the winner's result."""
+    the loser's insert of the key fails, and its retry finds the winner's result.
+    (`after_commit`, `on_stored`, `complete`: as for `Database.write`.)"""
     try:
-        return await db.write(work, *args, after_commit=after_commit)
+        return await db.write(work, *args, after_commit=after_commit, on_stored=on_stored,
+                              complete=complete)
     except exc.IntegrityError:
         if key is None:
             raise
-        return await db.write(work, *args, after_commit=after_commit)
+        return await db.write(work, *args, after_commit=after_commit, on_stored=on_stored,
+                              complete=complete)
 
 
 def must(found: T | None, kind: str, resource_id: str) -> T:
