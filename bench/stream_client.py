@@ -28,7 +28,7 @@ SENT = re.compile(rb"sent@(\d{19})")
 
 async def _first_heartbeat(stream: grpc.aio.UnaryStreamCall) -> None:
     async for item in stream:
-        if isinstance(item, bytes):  # a raw stream: the first message is the heartbeat
+        if isinstance(item, bytes):  # a stream read raw (`subscribe`)
             item = session_pb2.StreamEventsResponse.FromString(item)
         if item.HasField("heartbeat"):
             return
@@ -41,8 +41,8 @@ async def subscribe(address: str, sessions: list[str], subscribers: int,
     `per_message`, streams ask for up to that many events a message.
 
     Messages are read as bytes and the send times found by their marker (`SENT`), not
-    parsed: parsing each event in Python cost these clients more CPU than the server's own
-    delivery, and they share one core, so their own delay showed up as latency."""
+    parsed: these clients share one core with the sender, and their own delay shows up as
+    latency. (Measured at 25,000 events/s a process: 10% of a core, 12% when parsing.)"""
     received: list[float] = []
     wanted = expect * len(sessions) * subscribers
     all_in = asyncio.Event()
