@@ -33,7 +33,6 @@ class PostgresListener:
         self.hub = hub
         self.connect_timeout_s = connect_timeout_s
         self._task: asyncio.Task[None] | None = None
-        self.connected = asyncio.Event()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run())
@@ -51,12 +50,10 @@ class PostgresListener:
                         self.conninfo, autocommit=True,
                         connect_timeout=self.connect_timeout_s) as conn:
                     await conn.execute(f"LISTEN {notify.CHANNEL}")
-                    self.connected.set()
                     # Whatever committed while we were not listening: streams look it up.
                     self.hub.recheck_all()
                     await self._listen(conn.pgconn)
             except psycopg.Error as error:
-                self.connected.clear()
                 log.warning("LISTEN connection lost (%s); reconnecting", type(error).__name__)
                 await asyncio.sleep(1.0)
 
