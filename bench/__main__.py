@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +30,7 @@ from tqdm import tqdm
 from bench import baseline, growth, report
 from bench.load import Measured, measure, percentiles
 from bench.processes import Process, start_baseline, start_service
+from server.streaming.follow import RUN_INTERVAL
 
 SIZES = {
     "tiny": {"requests": 300, "rate": 50, "seconds": 1, "spread": 5, "fan": 4, "idle": 100,
@@ -46,6 +48,7 @@ ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 SERVICE = "/managedagents.v1.SessionService/"
 FLOOR = "floor: bare grpc.aio + one PostgreSQL read"
 RUN = 100  # max_events_per_message of the subscribers that ask for runs of events
+MIXED = "Busiest delivery case beside bare grpc.aio doing its calls and stream messages"
 ROUNDS = 3  # of baseline-then-call, for each call's ratio
 # The streaming clients (sender, subscribers, the ceiling's drains) share the last core, on
 # a machine with more than one: on 2 cores, unpinned, they took three quarters of a core
@@ -184,10 +187,13 @@ def paired(name: str, address: str, path: str, body: bytes, base_address: str,
     return rounds[len(rounds) // 2]
 
 
-def streaming(size: dict, workdir: Path) -> tuple[list[list[str]], list[list[str]]]:
-    """The delivery rows, and the fan-out rows: the service's stream messages a second
-    beside the most a bare grpc.aio process pushes to as many streams."""
+def streaming(size: dict, workdir: Path
+              ) -> tuple[list[list[str]], list[list[str]], list[list[str]]]:
+    """The delivery rows; the fan-out rows: the service's stream messages a second beside
+    the most a bare grpc.aio process pushes to as many streams; and the busiest case's
+    sends beside a bare grpc.aio process doing the same calls and stream messages."""
     rows = []
+    sends: list[str] = []
     with database("sqlite", workdir) as url:
         service = start_service(url, "--heartbeat-seconds", "1")
         try:
@@ -198,8 +204,8 @@ def streaming(size: dict, workdir: Path) -> tuple[list[list[str]], list[list[str
                     (fan, seeded.ids[:1], size["fan"], 4, 0, 50),
                     (f"{fan}, up to {RUN} events a message", seeded.ids[:1], size["fan"], 4,
                      RUN, 50)):
-                row = _delivery(label, service.address, sessions, subscribers, processes,
-                                per_message, size)
+                row, sends = _delivery(label, service, sessions, subscribers, processes,
+                                       per_message, size)
                 p99 = float(row[3]) if row[3] != "-" else float("inf")
                 rows.append([*row, _met(p99 <= p99_target_ms, f"p99 <= {p99_target_ms} ms")])
             # One delivered event as a stream message: what the ceiling sends, at its size.
@@ -222,7 +228,52 @@ def streaming(size: dict, workdir: Path) -> tuple[list[list[str]], list[list[str
         [f"asked: {size['rate']:,} events/s x {size['fan']} subscribers", f"{wanted:.0f}",
          f"{wanted / ceiling:.2f}"],
     ]
-    return rows, fanout
+    # The last case's work, by a bare server: as many calls a second, and to as many streams
+    # a message every run interval, each the size of the run that interval gathers.
+    per_run = max(1, min(RUN, round(size["rate"] * RUN_INTERVAL)))
+    run_bytes = per_run * len(message)
+    bare = _mixed_ceiling(streams, run_bytes, size)
+    mixed = [
+        [f"bare grpc.aio: {size['rate']:,} unary calls/s beside {streams} streams, each sent "
+         f"a {run_bytes:,}-byte message every {RUN_INTERVAL * 1000:.0f} ms", *bare],
+        [f"service: SendEvents beside {rows[2][0]}", *sends],
+    ]
+    return rows, fanout, mixed
+
+
+def _mixed_ceiling(streams: int, message_bytes: int, size: dict) -> list[str]:
+    """A bare grpc.aio server's calls a second taken, call round trip p50/p99 and CPU in
+    cores, while `streams` streams are each sent a message every RUN_INTERVAL."""
+    server = start_baseline(b"\x0a" * 200)  # about a SendEventsResponse
+    each = int((size["seconds"] + 30) / RUN_INTERVAL)  # outlasts the sends; stopped after
+    drains = [_client("drain", "--address", server.address, "--subscribers",
+                      str(streams // 4), "--expect", str(each),
+                      "--paced", f"{RUN_INTERVAL * 1000:.0f} {message_bytes}")
+              for _ in range(4)]
+    try:
+        time.sleep(1)  # the streams open
+        return _timed_sends(server, ["--bare"], ["bench"], size)
+    finally:
+        for drain in drains:
+            drain.kill()
+            drain.wait()
+        server.stop()
+
+
+def _timed_sends(server: Process, extra: list[str], sessions: list[str],
+                 size: dict) -> list[str]:
+    """Runs the sender against `server`: calls/s taken, call round trip p50 and p99 (ms),
+    and the server's CPU meanwhile, in cores."""
+    cpu, start = server.cpu_seconds(), time.monotonic()
+    sender = _client("send", "--address", server.address, "--sessions", ",".join(sessions),
+                     "--rate", str(size["rate"]), "--seconds", str(size["seconds"]), *extra)
+    out, err = sender.communicate(timeout=600)
+    if sender.returncode != 0:
+        return ["-", "-", "-", f"the sender failed ({sender.returncode}): {err[-300:]}"]
+    cores = (server.cpu_seconds() - cpu) / (time.monotonic() - start)
+    sent = json.loads(out.strip().splitlines()[-1])
+    p50, p99 = percentiles(sent["round_trips_ms"])
+    return [f"{sent['events_per_second']:.0f}", f"{p50:.1f}", f"{p99:.1f}", f"{cores:.2f}"]
 
 
 def _fraction(delivered: str) -> float:
@@ -251,10 +302,12 @@ def _client(*args: str) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _delivery(label: str, address: str, sessions: list[str], subscribers: int,
-              processes: int, per_message: int, size: dict) -> list[str]:
+def _delivery(label: str, service: Process, sessions: list[str], subscribers: int,
+              processes: int, per_message: int, size: dict) -> tuple[list[str], list[str]]:
     """Subscribers spread over client processes (one Python client cannot take 100,000
-    messages a second), then one sender at the set rate; latencies merged."""
+    messages a second), then one sender at the set rate; latencies merged. Also the sends
+    as `_timed_sends` gives them."""
+    address = service.address
     per_session = len(sessions) == 1
     sent_to = [sessions[i::processes] for i in range(processes)] if not per_session else []
     expect_each = int(size["rate"] * size["seconds"]) // len(sessions)
@@ -268,13 +321,11 @@ def _delivery(label: str, address: str, sessions: list[str], subscribers: int,
     for sub in subs:
         assert sub.stdout is not None
         if sub.stdout.readline().strip() != "READY":
-            return [label, "-", "-", "-", f"a subscriber failed: {sub.communicate()[1][-200:]}"]
-    sender = _client("send", "--address", address, "--sessions", ",".join(sessions),
-                     "--rate", str(size["rate"]), "--seconds", str(size["seconds"]))
-    out, err = sender.communicate(timeout=600)
-    if sender.returncode != 0:
-        return [label, "-", "-", "-", f"the sender failed ({sender.returncode}): {err[-300:]}"]
-    sent = json.loads(out.strip().splitlines()[-1])
+            failed = f"a subscriber failed: {sub.communicate()[1][-200:]}"
+            return [label, "-", "-", "-", failed], ["-", "-", "-", failed]
+    sends = _timed_sends(service, [], sessions, size)
+    if sends[0] == "-":
+        return [label, "-", "-", "-", sends[3]], sends
     latencies: list[float] = []
     expected = 0
     for sub in subs:
@@ -283,8 +334,7 @@ def _delivery(label: str, address: str, sessions: list[str], subscribers: int,
         latencies += r["latencies_ms"]
         expected += r["expected"]
     p50, p99 = percentiles(latencies)
-    return [label, f"{sent['events_per_second']:.0f}", f"{p50:.1f}", f"{p99:.1f}",
-            f"{len(latencies)}/{expected}"]
+    return [label, sends[0], f"{p50:.1f}", f"{p99:.1f}", f"{len(latencies)}/{expected}"], sends
 
 
 def idle_streams(size: dict, workdir: Path) -> list[list[str]]:
@@ -388,9 +438,10 @@ def run_step(step: str, size: dict, workdir: Path, base: list[Process],
              f"{m.ratio:.3f}", _against_target(backend, m)] for m in measured)
         ratios.update({f"{backend}: {m.name}": m.ratio for m in measured[1:]})
     elif kind == "streaming":
-        delivery, fanout = streaming(size, workdir)
+        delivery, fanout, mixed = streaming(size, workdir)
         sections["Stream delivery (send -> receive)"] = delivery
         sections["Stream fan-out: messages a second from one process"] = fanout
+        sections[MIXED] = mixed
     elif kind == "idle streams":
         sections["Idle streams"] = idle_streams(size, workdir)
     else:
@@ -437,6 +488,7 @@ def main() -> None:
                                               "delivered", "target"],
         "Stream fan-out: messages a second from one process": [
             "sender", "stream messages/s", "ratio to bare grpc.aio"],
+        MIXED: ["server", "calls/s taken", "call p50 ms", "call p99 ms", "server CPU, cores"],
         "Idle streams": ["streams", "server RSS", "memory per stream", "heartbeats on time",
                          "longest gap", "target"],
         "Growth (p50 ms)": ["read", f"{size['events'][0]:,} events", f"{size['events'][1]:,} "
@@ -470,6 +522,12 @@ def main() -> None:
              "Fan-out: the bare grpc.aio server sends one constant stream message (the size of "
              "a delivered event) as fast as it can to as many streams, drained by as many "
              "client processes: the most one Python process can push on this machine.",
+             "Busiest case beside bare grpc.aio: the same sender and subscriber processes, "
+             "the sender's requests going to the bare server's unary method and its streams "
+             "sent a message of a run's size every run interval: the calls and stream "
+             "messages of the last delivery case with none of the service's work. A call's "
+             "round trip is from the sender; the server's CPU is all its threads' while the "
+             "sender ran.",
              *failures]
     targets = {name: target(*name.split(": ", 1)) for name in ratios}
     path = report.write(sections, headers, ratios, notes, args.results,

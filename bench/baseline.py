@@ -1,7 +1,9 @@
 """The baseline: a bare grpc.aio server whose unary method returns a constant message the size
 of a typical Session. Nothing can be faster in Python; every ratio is against it. Its
 streaming method sends the same constant message as many times as the request says: the
-most stream messages one Python process can push.
+most stream messages one Python process can push. Its paced streaming method sends a
+message of a given size every so many milliseconds: with unary calls beside it, the work of
+the service's busiest streaming case, done by a bare server.
 
 With `--read-url`, each unary call first reads one session row from PostgreSQL, the way the
 service does (psycopg's async driver, a prepared statement, connections held between
@@ -23,6 +25,7 @@ from psycopg.rows import namedtuple_row
 
 METHOD = "/bench.Baseline/Get"
 STREAM_METHOD = "/bench.Baseline/Stream"
+PACED_METHOD = "/bench.Baseline/Paced"
 READ = "SELECT * FROM sessions WHERE id = %(id)s"
 
 
@@ -55,10 +58,20 @@ async def serve(port: int, reply: bytes, read_url: str, read_id: str) -> None:
         for _ in range(int(request or b"0")):  # the request is the count, in ASCII digits
             yield reply
 
+    async def paced(request: bytes, context: grpc.aio.ServicerContext
+                    ) -> AsyncIterator[bytes]:
+        # The request is "count interval_ms size", in ASCII digits.
+        count, interval_ms, size = (int(part) for part in request.split())
+        message = bytes(size)
+        for _ in range(count):
+            await asyncio.sleep(interval_ms / 1000)
+            yield message
+
     server = grpc.aio.server()
     handler = grpc.method_handlers_generic_handler("bench.Baseline", {
         "Get": grpc.unary_unary_rpc_method_handler(get),  # bytes in, bytes out
-        "Stream": grpc.unary_stream_rpc_method_handler(stream)})
+        "Stream": grpc.unary_stream_rpc_method_handler(stream),
+        "Paced": grpc.unary_stream_rpc_method_handler(paced)})
     server.add_generic_rpc_handlers((handler,))
     server.add_insecure_port(f"127.0.0.1:{port}")
     await server.start()

@@ -69,23 +69,29 @@ async def subscribe(address: str, sessions: list[str], subscribers: int,
     return {"latencies_ms": [round(x, 2) for x in received], "expected": wanted}
 
 
-async def send(address: str, sessions: list[str], rate: float,
-               seconds: float) -> dict[str, object]:
+async def send(address: str, sessions: list[str], rate: float, seconds: float,
+               bare: bool = False) -> dict[str, object]:
     """Sends `rate` user.messages a second for `seconds`, spread over the sessions. At most
     IN_FLIGHT calls wait at once: a server that cannot keep up slows the sender (the rate
     reported is the rate achieved) rather than collecting thousands of calls, which gRPC
-    sheds by cancelling them."""
+    sheds by cancelling them. `bare`: the same requests, to the baseline's unary method.
+    Reports each call's round trip too."""
     async with grpc.aio.insecure_channel(address) as channel:
-        stub = session_pb2_grpc.SessionServiceStub(channel)
+        method = baseline.METHOD if bare else "/managedagents.v1.SessionService/SendEvents"
+        call = channel.unary_unary(method)  # raw bytes both ways
         total = int(rate * seconds)
         sends = []
         slots = asyncio.Semaphore(IN_FLIGHT)
+        round_trips: list[float] = []
 
         async def one(sid: str) -> None:
             try:
-                await stub.SendEvents(session_pb2.SendEventsRequest(
+                start = time.time_ns()
+                await call(session_pb2.SendEventsRequest(
                     session_id=sid, events=[event_pb2.Event(
-                        user_message=event_pb2.UserMessage(text=f"{MARK}{time.time_ns()}"))]))
+                        user_message=event_pb2.UserMessage(text=f"{MARK}{start}"))]
+                ).SerializeToString())
+                round_trips.append((time.time_ns() - start) / 1e6)
             finally:
                 slots.release()
 
@@ -97,17 +103,21 @@ async def send(address: str, sessions: list[str], rate: float,
             await slots.acquire()
             sends.append(asyncio.ensure_future(one(sessions[i % len(sessions)])))
         await asyncio.gather(*sends)
-        return {"sent": total, "events_per_second": total / (time.perf_counter() - start)}
+        return {"sent": total, "events_per_second": total / (time.perf_counter() - start),
+                "round_trips_ms": [round(x, 2) for x in round_trips]}
 
 
-async def drain(address: str, streams: int, messages: int) -> dict[str, object]:
+async def drain(address: str, streams: int, messages: int,
+                paced: str = "") -> dict[str, object]:
     """Opens `streams` streams of the baseline's streaming method, `messages` each, and
-    counts what arrives: the bare-gRPC ceiling for fan-out."""
+    counts what arrives: the bare-gRPC ceiling for fan-out. `paced` ("interval_ms size"):
+    the paced method's messages instead, one every interval_ms."""
     async with grpc.aio.insecure_channel(address) as channel:
-        call = channel.unary_stream(baseline.STREAM_METHOD)
+        call = channel.unary_stream(baseline.PACED_METHOD if paced else baseline.STREAM_METHOD)
+        request = f"{messages} {paced}".encode() if paced else str(messages).encode()
 
         async def one() -> int:
-            return sum([1 async for _ in call(str(messages).encode())])
+            return sum([1 async for _ in call(request)])
 
         start = time.perf_counter()
         counts = await asyncio.gather(*(one() for _ in range(streams)))
@@ -171,6 +181,10 @@ def main() -> None:
     parser.add_argument("--expect", type=int, default=0, help="events each stream awaits")
     parser.add_argument("--per-message", type=int, default=0,
                         help="max_events_per_message of each stream (0: one event a message)")
+    parser.add_argument("--bare", action="store_true",
+                        help="send: to the baseline's unary method, not to SendEvents")
+    parser.add_argument("--paced", default="",
+                        help='drain: "interval_ms size", a message every interval_ms')
     parser.add_argument("--cpu", type=int, default=-1,
                         help="run on this core only (before gRPC starts its threads)")
     args = parser.parse_args()
@@ -185,9 +199,9 @@ def main() -> None:
         result = asyncio.run(subscribe(args.address, sessions, args.subscribers, args.expect,
                                        args.per_message))
     elif args.mode == "send":
-        result = asyncio.run(send(args.address, sessions, args.rate, args.seconds))
+        result = asyncio.run(send(args.address, sessions, args.rate, args.seconds, args.bare))
     elif args.mode == "drain":
-        result = asyncio.run(drain(args.address, args.subscribers, args.expect))
+        result = asyncio.run(drain(args.address, args.subscribers, args.expect, args.paced))
     else:
         result = asyncio.run(idle(args.address, sessions, args.subscribers, args.heartbeat,
                                   args.rounds))
