@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar, cast
 
 import psycopg
@@ -21,6 +20,7 @@ from server.domain.errors import InvalidArgument, Unavailable
 from server.store import compiled
 from server.store.held_connections import ConnectionLost, HeldConnections
 from server.store.sqlite_writer import GroupCommitWriter
+from server.store.writer_thread import WriterThread
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -63,9 +63,9 @@ class Database:
                          lambda conn, *_: compiled.flush(conn))
             self._reads = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         # The SQLite writer's commit (the fsync), and its wait for another process's lock.
-        self._threads = ThreadPoolExecutor(2, thread_name_prefix="db")
-        self._writer = (GroupCommitWriter(self.engine.connect, _translate, self._threads)
-                        if self.is_sqlite else None)
+        self._writer_thread = WriterThread("db-writer") if self.is_sqlite else None
+        self._writer = (GroupCommitWriter(self.engine.connect, _translate, self._writer_thread)
+                        if self._writer_thread is not None else None)
         # SQLite reads run on the event loop's thread, one at a time: they share one
         # connection, held open (checking one out per read cost as much as the read).
         self._loop_reader: Connection | None = None
@@ -246,7 +246,8 @@ class Database:
     def close(self) -> None:
         if self._loop_reader is not None:
             self._loop_reader.close()
-        self._threads.shutdown(wait=True)
+        if self._writer_thread is not None:
+            self._writer_thread.close()
         if self.is_sqlite:
             self.engine.dispose()
 

@@ -16,12 +16,12 @@ import contextlib
 import sqlite3
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Executor
 from typing import Any
 
 from sqlalchemy import Connection, exc
 
 from server.domain.errors import Unavailable
+from server.store.writer_thread import WriterThread
 
 # Units that arrive while a group commits wait for the next; a group is at most this big.
 GROUP_MAX = 64
@@ -50,10 +50,10 @@ class GroupCommitWriter:
     """
 
     def __init__(self, connect: Callable[[], Connection],
-                 translate: Callable[[Exception], Exception], threads: Executor) -> None:
+                 translate: Callable[[Exception], Exception], thread: WriterThread) -> None:
         self._connect = connect
         self._translate = translate
-        self._threads = threads
+        self._thread = thread
         self._queue: deque[Unit] = deque()
         self._drainer: asyncio.Task[None] | None = None
         self._conn: Connection | None = None
@@ -109,8 +109,7 @@ class GroupCommitWriter:
                     # The fsync: on a thread, so the loop serves other calls (and queues
                     # the next group) meanwhile. Shielded: once started it runs to its end,
                     # and nothing else may touch the connection before it has.
-                    commit = asyncio.get_running_loop().run_in_executor(self._threads,
-                                                                        driver.commit)
+                    commit = self._thread.run(driver.commit)
                     try:
                         await asyncio.shield(commit)
                     except asyncio.CancelledError:
@@ -193,7 +192,7 @@ class GroupCommitWriter:
             finally:
                 driver.execute("PRAGMA busy_timeout=0")
 
-        await asyncio.get_running_loop().run_in_executor(self._threads, wait_for_lock)
+        await self._thread.run(wait_for_lock)
 
     def _one(self, conn: Connection, driver: Any, unit: Unit) -> tuple[Unit, bool, Any]:
         # On the driver's connection: SQLAlchemy compiles a savepoint statement anew each
