@@ -19,6 +19,7 @@ from managedagents.v1 import event_pb2, session_pb2, session_pb2_grpc
 from bench import baseline
 
 IN_FLIGHT = 200
+SEND_EVENTS = "/managedagents.v1.SessionService/SendEvents"
 STREAM_EVENTS = "/managedagents.v1.SessionService/StreamEvents"
 # A user.message's text is its send time in nanoseconds after this marker; subscribers find
 # it in the stream's bytes.
@@ -77,7 +78,7 @@ async def send(address: str, sessions: list[str], rate: float, seconds: float,
     sheds by cancelling them. `bare`: the same requests, to the baseline's unary method.
     Reports each call's round trip too."""
     async with grpc.aio.insecure_channel(address) as channel:
-        method = baseline.METHOD if bare else "/managedagents.v1.SessionService/SendEvents"
+        method = baseline.METHOD if bare else SEND_EVENTS
         call = channel.unary_unary(method)  # raw bytes both ways
         total = int(rate * seconds)
         sends = []
