@@ -8,7 +8,11 @@ the service's busiest streaming case, done by a bare server.
 With `--read-url`, each unary call first reads one session row from PostgreSQL, the way the
 service does (psycopg's async driver, a prepared statement, connections held between
 calls): the floor for any call that makes one round trip, with none of the service's own
-work."""
+work.
+
+With `--accept-loops`, its calls are accepted by the service's accept loops
+(server/accept_loops.py), many at a time, not by grpc's own one at a time: the ceiling for a
+server that accepts calls as the service does."""
 
 from __future__ import annotations
 
@@ -23,13 +27,16 @@ import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg.rows import namedtuple_row
 
+from server.accept_loops import AcceptLoops
+
 METHOD = "/bench.Baseline/Get"
 STREAM_METHOD = "/bench.Baseline/Stream"
 PACED_METHOD = "/bench.Baseline/Paced"
 READ = "SELECT * FROM sessions WHERE id = %(id)s"
 
 
-async def serve(port: int, reply: bytes, read_url: str, read_id: str) -> None:
+async def serve(port: int, reply: bytes, read_url: str, read_id: str,
+                accept_loops: bool) -> None:
     async def connected() -> psycopg.AsyncCursor[Any]:
         conn = await psycopg.AsyncConnection.connect(read_url, autocommit=True,
                                                      row_factory=namedtuple_row)
@@ -68,13 +75,19 @@ async def serve(port: int, reply: bytes, read_url: str, read_id: str) -> None:
             yield message
 
     server = grpc.aio.server()
-    handler = grpc.method_handlers_generic_handler("bench.Baseline", {
-        "Get": grpc.unary_unary_rpc_method_handler(get),  # bytes in, bytes out
-        "Stream": grpc.unary_stream_rpc_method_handler(stream),
-        "Paced": grpc.unary_stream_rpc_method_handler(paced)})
-    server.add_generic_rpc_handlers((handler,))
+    methods = {"Get": grpc.unary_unary_rpc_method_handler(get),  # bytes in, bytes out
+               "Stream": grpc.unary_stream_rpc_method_handler(stream),
+               "Paced": grpc.unary_stream_rpc_method_handler(paced)}
+    accepts = AcceptLoops() if accept_loops else None
+    if accepts is not None:
+        accepts.register(server, "bench.Baseline", methods)
+    else:
+        server.add_generic_rpc_handlers(
+            (grpc.method_handlers_generic_handler("bench.Baseline", methods),))
     server.add_insecure_port(f"127.0.0.1:{port}")
     await server.start()
+    if accepts is not None:
+        accepts.start(server)
     await server.wait_for_termination()
 
 
@@ -84,8 +97,11 @@ def main() -> None:
     parser.add_argument("--reply-file", type=Path, required=True)
     parser.add_argument("--read-url", default="", help="a PostgreSQL database to read from")
     parser.add_argument("--read-id", default="", help="the session each call reads")
+    parser.add_argument("--accept-loops", action="store_true",
+                        help="accept calls as the service does (server/accept_loops.py)")
     args = parser.parse_args()
-    asyncio.run(serve(args.port, args.reply_file.read_bytes(), args.read_url, args.read_id))
+    asyncio.run(serve(args.port, args.reply_file.read_bytes(), args.read_url, args.read_id,
+                      args.accept_loops))
 
 
 if __name__ == "__main__":

@@ -27,7 +27,8 @@ from managedagents.v1 import (
     vault_pb2_grpc,
 )
 
-from server import reflection
+from server import accept_loops, reflection
+from server.accept_loops import AcceptLoops
 from server.api.agents import AgentService
 from server.api.environments import EnvironmentService
 from server.api.files import FileService
@@ -79,6 +80,7 @@ class Service:
     store: Store
     lease_sweep_seconds: float
     head_poll_seconds: float
+    accepts: AcceptLoops | None = None
     _sweeper: asyncio.Task[None] | None = None
     _poller: asyncio.Task[None] | None = None
     _listener: PostgresListener | None = None
@@ -90,6 +92,8 @@ class Service:
             self._listener = PostgresListener(self.database.url, self.hub)
             self._listener.start()
         await self.server.start()
+        if self.accepts is not None:
+            self.accepts.start(self.server)
         self._sweeper = asyncio.create_task(self._sweep_expired_leases())
         self._poller = asyncio.create_task(poll_heads(self.store, self.hub,
                                                       self.head_poll_seconds))
@@ -109,28 +113,32 @@ class Service:
         for name in (*SERVICE_NAMES, ""):
             await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
         await self.server.stop(grace)
+        if self.accepts is not None:
+            await self.accepts.stop()
         if self._listener is not None:
             await self._listener.stop()
         await self.database.aclose()
 
 
-class _GenericHandlersOnly:
-    """Where the generated `add_…_to_server` functions register a service: as a generic
-    handler only, not also as registered methods. Measured with h2load on a bare server
-    holding seven of these services: each call cost the event loop's thread 174-178 µs with
-    registered methods and 140-160 µs without (as little as with one service registered),
-    so about 20 µs of every call went to them; in the service, GetSession on SQLite went
-    from 203 to 174 µs. The cause, per grpc/grpc#43461 (open): for
-    registered methods the asyncio server accepts each call through an `asyncio.wait` over
-    its accept loops and a new task.
+class _Methods:
+    """Where the generated `add_…_to_server` functions register a service.
 
-    The generic handler is built here, from the method handlers the generated code hands
-    to `add_registered_method_handlers`, so that a server-streaming method may also yield
-    messages serialized already: a stream event is serialized once for every stream that
-    sends it (`convert.stream_item`)."""
+    With accept loops (server/accept_loops.py), its methods are registered with core and
+    those loops accept their calls. Without them (a grpcio they were not tested with), it
+    is a generic handler only, not also registered methods. Measured with h2load on a bare
+    server holding seven of these services, grpc accepting every call itself: each call
+    cost the event loop's thread 174-178 µs with registered methods and 140-160 µs without,
+    because grpc's loop accepts each registered call through an `asyncio.wait` over one
+    accept of every method (grpc/grpc#43461, open). With the accept loops, grpc's loop
+    takes only a few calls of each method, so that cost all but goes.
 
-    def __init__(self, server: grpc.aio.Server) -> None:
+    The handlers are adapted from those the generated code hands over, so that a
+    server-streaming method may also yield messages serialized already: a stream event is
+    serialized once for every stream that sends it (`convert.stream_item`)."""
+
+    def __init__(self, server: grpc.aio.Server, accepts: AcceptLoops | None) -> None:
         self._server = server
+        self._accepts = accepts
         self.services: list[str] = []
 
     def add_generic_rpc_handlers(self, handlers: Any) -> None:
@@ -142,8 +150,11 @@ class _GenericHandlersOnly:
                               response_serializer=_bytes_or(handler.response_serializer))
                           if handler.response_streaming else handler)
                    for name, handler in handlers.items()}
-        self._server.add_generic_rpc_handlers(
-            (grpc.method_handlers_generic_handler(service, adapted),))
+        if self._accepts is not None:
+            self._accepts.register(self._server, service, adapted)
+        else:
+            self._server.add_generic_rpc_handlers(
+                (grpc.method_handlers_generic_handler(service, adapted),))
         self.services.append(service)
 
 
@@ -169,7 +180,11 @@ async def create_server(settings: Settings) -> Service:
         ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
         ("grpc.max_receive_message_length", 32 * 1024 * 1024),
     ])
-    handlers = _GenericHandlersOnly(server)
+    accepts = AcceptLoops() if accept_loops.supported() else None
+    if accepts is None:
+        log.info("grpcio %s: its own loop accepts every call (accept loops not tested with "
+                 "it)", grpc.__version__)
+    handlers = _Methods(server, accepts)
     session_pb2_grpc.add_SessionServiceServicer_to_server(
         SessionService(Sessions(store, hub), Events(store, hub, settings.heartbeat_seconds),
                        SessionResources(store)), handlers)
@@ -201,4 +216,4 @@ async def create_server(settings: Settings) -> Service:
     if port == 0:
         raise RuntimeError(f"cannot listen on {settings.listen}")
     return Service(server, port, database, hub, health_servicer, runtime, store,
-                   settings.lease_sweep_seconds, settings.head_poll_seconds)
+                   settings.lease_sweep_seconds, settings.head_poll_seconds, accepts)

@@ -22,6 +22,9 @@ def test_the_bench_runs_and_writes_its_report(tmp_path):
                  "SendEvents"):
         assert f"| {call}" in report
     assert "| bare grpc.aio: " in report  # the fan-out ceiling was measured
+    # The baseline accepting calls as the service does, measured beside the bare one.
+    assert re.search(r"\| sqlite \| ceiling: bare grpc.aio \+ the service's accept loops "
+                     r"\| [1-9]\d* \|", report)
     # The busiest case's sends, by the service and by the bare server: each took calls
     # and used CPU.
     for server in ("bare grpc.aio: 50 unary calls/s", "service: SendEvents beside"):
