@@ -457,6 +457,31 @@ def _met(ok: bool, wanted: str) -> str:
     return f"{wanted}: {'met' if ok else 'missed'}"
 
 
+def settle(timeout: float = 60) -> None:
+    """Before each part: what earlier parts wrote goes to disk now, not during this part's
+    fsyncs (PostgreSQL's checkpoint of the rows the unary part stored, the system's dirty
+    pages); then waits until the machine is quiet (PostgreSQL's autovacuum, say)."""
+    if postgres_reachable():
+        with psycopg.connect(ADMIN, autocommit=True) as conn:
+            conn.execute("CHECKPOINT")
+    os.sync()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = _machine_busy()
+        time.sleep(0.5)
+        after = _machine_busy()
+        if after[0] - before[0] < 0.1 * (after[1] - before[1]):  # under a tenth busy
+            return
+
+
+def _machine_busy() -> tuple[int, int]:
+    """All cores' busy and total time so far, in clock ticks (/proc/stat)."""
+    with open("/proc/stat") as stat:
+        ticks = [int(x) for x in stat.readline().split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle and iowait
+    return sum(ticks) - idle, sum(ticks)
+
+
 def run_step(step: str, size: dict, workdir: Path, base: list[Process],
              sections: dict[str, list[list[str]]], ratios: dict[str, float],
              tools: set[str]) -> None:
@@ -506,6 +531,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         try:
             for step in tqdm(steps, desc=f"bench ({args.size})", unit="step"):
+                settle()
                 try:
                     run_step(step, size, Path(tmp), base, sections, ratios, tools)
                 except Exception as error:  # noqa: BLE001 - one failed part, reported as such
@@ -560,6 +586,9 @@ def main() -> None:
              "client processes: the most one Python process can push on this machine. The "
              "service's row counts the stream messages its subscribers got, from the first "
              "to arrive to the last (one event a message).",
+             "Before each part the bench flushes what earlier parts wrote (PostgreSQL "
+             "CHECKPOINT, sync) and waits for the machine to be quiet, so that no part pays "
+             "for another's writes at its own fsyncs.",
              "The delivery cases run in the order spread, runs, one event a message, each "
              "once the server is quiet: one event a message asks more than the service can "
              "send, and its streams go on catching up long after the sends end.",

@@ -19,28 +19,33 @@ log = logging.getLogger("server")
 async def serve(settings: config.Settings, reference_runtimes: int = 0) -> None:
     service = await create_server(settings)
     await service.start()
-    # What exists now (modules, the app) lives as long as the process. Frozen, the cyclic
-    # collector's full passes stop walking it: one took 30-40 ms over these ~100,000
-    # objects, all at once, in the middle of whatever calls were under way.
-    gc.collect()
-    gc.freeze()
-    if reference_runtimes:
-        # Attached over loopback, through the public RuntimeService like any other runtime.
-        target = f"127.0.0.1:{service.port}"
-        runtimes = asyncio.create_task(reference_runtime.run(
-            target, reference_runtime.default_runtime_id(), reference_runtimes, 30, 0.2))
-        log.info("%d reference runtime(s) attached", reference_runtimes)
-    log.info("serving managedagents.v1 on %s (port %d), database %s", settings.listen,
-             service.port, service.database.url.render_as_string(hide_password=True))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    log.info("shutting down")
-    if reference_runtimes:
-        runtimes.cancel()
-    await service.stop(grace=5)
+    runtimes: asyncio.Task[None] | None = None
+    try:
+        # What exists now (modules, the app) lives as long as the process. Frozen, the
+        # cyclic collector's full passes stop walking it: one took 30-40 ms over these
+        # ~100,000 objects, all at once, in the middle of whatever calls were under way.
+        gc.collect()
+        gc.freeze()
+        if reference_runtimes:
+            # Attached over loopback, through the public RuntimeService like any other.
+            target = f"127.0.0.1:{service.port}"
+            runtimes = asyncio.create_task(reference_runtime.run(
+                target, reference_runtime.default_runtime_id(), reference_runtimes, 30, 0.2))
+            log.info("%d reference runtime(s) attached", reference_runtimes)
+        log.info("serving managedagents.v1 on %s (port %d), database %s", settings.listen,
+                 service.port, service.database.url.render_as_string(hide_password=True))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        log.info("shutting down")
+    finally:
+        # Also after an error: the server stops before anything else is torn down (its
+        # accept loops must not be cancelled while core still holds their requests).
+        if runtimes is not None:
+            runtimes.cancel()
+        await service.stop(grace=5)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,14 +16,20 @@ Here every method of ours is registered with core, and `AHEAD` requests for each
 outstanding, each renewed as soon as a call takes it, so a burst is accepted in one turn.
 The calls run through grpc's own functions (`_handle_rpc`, `_schedule_rpc_coro`): served,
 cancelled and shut down exactly as a call grpc accepted. Those functions are private, so
-these loops run only on the grpc versions they were tested with (`TESTED`); on others grpc
-accepts every call itself, slower and otherwise the same.
+these loops run only on the grpc versions they were tested with (`TESTED`) and only where
+the functions take the arguments they were tested with; on others grpc accepts every call
+itself, slower and otherwise the same. Two things of grpc's own loop are not done here:
+its interceptors and its `maximum_concurrent_rpcs` (neither is readable from Python), so a
+server with these loops must not be given either.
+
+A loop may only end when core has failed its outstanding request (the server stopped):
+core holds pointers into the request's state, so a loop cancelled before that would have
+core write into freed memory. Hence the server stops first, and `stop` never cancels.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import Counter
 from typing import Any
@@ -40,11 +46,23 @@ TESTED = ("1.85.",)
 AHEAD = 32
 
 
+# The private functions the loops call, and the arguments they were tested with.
+SIGNATURES = {
+    "_handle_rpc": ("method_name", "method_resolver", "interceptors", "rpc_state", "loop",
+                    "concurrency_exceeded"),
+    "_schedule_rpc_coro": ("rpc_coro", "rpc_state", "loop", "method_name"),
+}
+
+
 def supported() -> bool:
-    """Whether this grpcio is one the loops were tested with."""
-    return grpc.__version__.startswith(TESTED) and all(
-        hasattr(cygrpc, name) for name in ("_handle_rpc", "_schedule_rpc_coro",
-                                           "_MethodResolver"))
+    """Whether this grpcio is one the loops were tested with, its functions unchanged."""
+    if not grpc.__version__.startswith(TESTED) or not hasattr(cygrpc, "_MethodResolver"):
+        return False
+    for name, arguments in SIGNATURES.items():
+        code = getattr(getattr(cygrpc, name, None), "__code__", None)
+        if code is None or code.co_varnames[:code.co_argcount] != arguments:
+            return False
+    return True
 
 
 class AcceptLoops:
@@ -74,19 +92,26 @@ class AcceptLoops:
                        for method in self._methods for _ in range(self._ahead)]
 
     async def stop(self) -> None:
+        """Waits for the loops to end, once the server has stopped (which failed every
+        outstanding request). Never cancels one: see the module's docstring."""
         if not self._loops:
             return
-        # The server's stop failed every outstanding request, which ends each loop.
         _, pending = await asyncio.wait(self._loops, timeout=5)
-        for task in pending:
-            task.cancel()
-        for task in pending:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if pending:
+            log.warning("%d accept loops still wait after the server stopped", len(pending))
+        for task in self._loops:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                log.error("an accept loop failed", exc_info=task.exception())
 
     def outstanding(self) -> int:
         """Accept loops still waiting for a call."""
         return sum(not task.done() for task in self._loops)
+
+    def ended_cleanly(self) -> bool:
+        """Whether every loop ended by itself, as the server's stop ends them: none
+        cancelled, none failed."""
+        return all(task.done() and not task.cancelled() and task.exception() is None
+                   for task in self._loops)
 
     async def _accept(self, core: Any, resolver: Any, method: str) -> None:
         loop = asyncio.get_running_loop()
@@ -102,8 +127,14 @@ class AcceptLoops:
                                 exc_info=True)
                 return
             self.accepted[method] += 1
-            handling = cygrpc._handle_rpc(method, resolver, (), call, loop, False)
-            task = loop.create_task(cygrpc._schedule_rpc_coro(handling, call, loop, method),
-                                    name=method)
+            try:
+                task = loop.create_task(cygrpc._schedule_rpc_coro(
+                    cygrpc._handle_rpc(method, resolver, (), call, loop, False),
+                    call, loop, method), name=method)
+            except Exception:  # noqa: BLE001 - grpc's functions changed after all
+                # Released, core cancels the call: its caller hears at once, not at its
+                # deadline. This loop ends; grpc's own accept of the method goes on.
+                log.exception("serving %s failed; one fewer accept ahead", method)
+                return
             self._calls.add(task)
             task.add_done_callback(self._calls.discard)

@@ -174,6 +174,7 @@ async def create_server(settings: Settings) -> Service:
                         connect_timeout_s=settings.db_connect_timeout_seconds)
     store = Store(database)
     hub = Hub(capacity=settings.stream_buffer_events)
+    # No interceptors and no maximum_concurrent_rpcs: the accept loops would not apply them.
     server = grpc.aio.server(options=[
         ("grpc.keepalive_time_ms", 30_000),
         ("grpc.keepalive_permit_without_calls", 1),
