@@ -6,11 +6,12 @@ that asks, the poller thread's wake-up, the future, `asyncio.wait`, the serving 
 a busy loop each turn takes a while, so a burst of calls waits inside core, each for the
 last one's turns, before any handler starts. grpc/grpc#43436 (open) is about this.
 
-Measured with `make bench` on SQLite (2 cores; h2load, 32 calls in flight), grpc's own
-accepting against these loops: GetSession 3,498 -> 5,808 calls/s, SendEvents 2,004 -> 3,054,
-CreateSession 2,225 -> 3,367. With 1 session x 100 subscribers in runs at 1,000 sends/s,
-a send's round trip went from p50 192-217 ms to 11 ms: the sends had been waiting to be
-accepted.
+Measured on one 2-core machine, SQLite, h2load with 32 calls in flight: with grpc's own
+accepting (`make bench-quick`), GetSession 3,498 calls/s, CreateSession 2,225, SendEvents
+2,004; with these loops (`make bench`, two runs), 6,074-6,097, 3,402-3,467 and 2,861-3,057.
+A bare grpc.aio server went from 3,787-3,864 to 7,947-8,650. With 1 session x 100
+subscribers in runs at 1,000 sends/s, a send's round trip went from p50 192-217 ms to
+11-15 ms: the sends had been waiting to be accepted.
 
 Here every method of ours is registered with core, and `AHEAD` requests for each stay
 outstanding, each renewed as soon as a call takes it, so a burst is accepted in one turn.
