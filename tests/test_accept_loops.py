@@ -12,7 +12,7 @@ from typing import Any
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from managedagents.v1 import file_pb2, file_pb2_grpc, session_pb2
+from managedagents.v1 import file_pb2, file_pb2_grpc, session_pb2, session_pb2_grpc
 
 from server import accept_loops
 from tests.harness import RunningServer
@@ -79,18 +79,20 @@ def test_a_stream_the_client_cancels_ends_on_the_server(new_database: Callable[[
 
 def test_stopping_the_server_ends_its_streams_and_its_loops(new_database: Callable[[], str]):
     srv = RunningServer(database_url=new_database()).start()
-    session, streams = _following(srv)
-    assert srv.service is not None and srv.service.accepts is not None
-    accepts = srv.service.accepts
-    assert accepted(srv, SESSIONS + "StreamEvents") >= 1
-    assert accepts.outstanding() > 0
-    started = time.monotonic()
-    srv.stop()  # a grace of 1 s for the streams
-    assert time.monotonic() - started < 4
-    for stream in streams:
-        with pytest.raises(grpc.RpcError):
-            for _ in stream:
-                pass
+    # The streams on a channel of their own: the harness closes its channel as it stops.
+    with grpc.insecure_channel(srv.address) as channel:
+        _, streams = _following(srv, session_pb2_grpc.SessionServiceStub(channel))
+        assert srv.service is not None and srv.service.accepts is not None
+        accepts = srv.service.accepts
+        assert accepted(srv, SESSIONS + "StreamEvents") >= 1
+        assert accepts.outstanding() > 0
+        started = time.monotonic()
+        srv.stop()  # a grace of 1 s for the streams
+        assert time.monotonic() - started < 4
+        for stream in streams:  # ended by the server
+            with pytest.raises(grpc.RpcError):
+                for _ in stream:
+                    pass
     # Each loop ended because the stop failed its request: none was cancelled.
     assert accepts.outstanding() == 0
     assert accepts.ended_cleanly()
@@ -138,10 +140,11 @@ def test_loops_are_off_where_grpcs_functions_take_other_arguments(
     assert not accept_loops.supported()
 
 
-def _following(srv: RunningServer) -> tuple[Any, list[Any]]:
-    """A new session, three streams that follow it, and the message each has seen."""
+def _following(srv: RunningServer, sessions: Any = None) -> tuple[Any, list[Any]]:
+    """A new session, three streams that follow it (through `sessions`, a stub, or the
+    harness's), and the message each has seen."""
     session = create_session(srv)
-    streams = [srv.sessions.StreamEvents(session_pb2.StreamEventsRequest(
+    streams = [(sessions or srv.sessions).StreamEvents(session_pb2.StreamEventsRequest(
         session_id=session.id, after_sequence=0)) for _ in range(3)]
     send(srv, session.id, message("hello"))
     for stream in streams:
