@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
@@ -293,14 +293,21 @@ def _timed_sends(server: Process, extra: list[str], sessions: list[str],
     return [f"{sent['events_per_second']:.0f}", f"{p50:.1f}", f"{p99:.1f}", f"{cores:.2f}"]
 
 
-def _quiet(server: Process, timeout: float = 60) -> None:
+def _quiet(server: Process) -> None:
     """Waits until the server uses under a tenth of a core: what an earlier case left it
     to do (streams catching up) is done."""
+    _until_quiet(lambda: (server.cpu_seconds(), time.monotonic()))
+
+
+def _until_quiet(busy: Callable[[], tuple[float, float]], timeout: float = 60) -> None:
+    """Waits (at most `timeout` s) until, over half a second, the busy time `busy` counts
+    grew by under a tenth of what its clock did. `busy` gives both, so far."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        before = server.cpu_seconds()
+        before = busy()
         time.sleep(0.5)
-        if server.cpu_seconds() - before < 0.05:
+        after = busy()
+        if after[0] - before[0] < 0.1 * (after[1] - before[1]):
             return
 
 
@@ -457,7 +464,7 @@ def _met(ok: bool, wanted: str) -> str:
     return f"{wanted}: {'met' if ok else 'missed'}"
 
 
-def settle(timeout: float = 60) -> None:
+def settle() -> None:
     """Before each part: what earlier parts wrote goes to disk now, not during this part's
     fsyncs (PostgreSQL's checkpoint of the rows the unary part stored, the system's dirty
     pages); then waits until the machine is quiet (PostgreSQL's autovacuum, say)."""
@@ -465,13 +472,7 @@ def settle(timeout: float = 60) -> None:
         with psycopg.connect(ADMIN, autocommit=True) as conn:
             conn.execute("CHECKPOINT")
     os.sync()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        before = _machine_busy()
-        time.sleep(0.5)
-        after = _machine_busy()
-        if after[0] - before[0] < 0.1 * (after[1] - before[1]):  # under a tenth busy
-            return
+    _until_quiet(_machine_busy)
 
 
 def _machine_busy() -> tuple[int, int]:
