@@ -252,7 +252,7 @@ def streaming(size: dict, workdir: Path
     mixed = [
         [f"bare grpc.aio: {size['rate']:,} unary calls/s beside {streams} streams, each sent "
          f"a {run_bytes:,}-byte message every {RUN_INTERVAL * 1000:.0f} ms", *bare],
-        [f"service: SendEvents beside {rows[2][0]}", *sends],
+        [f"service: SendEvents beside {found['runs'][0][0]}", *sends],
     ]
     return rows, fanout, mixed
 
