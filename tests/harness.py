@@ -107,6 +107,8 @@ class RunningServer:
         return asyncio.run_coroutine_threadsafe(coro, self._loop)
 
     def stop(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            return  # never started, or stopped already
         if self.channel is not None:
             self.channel.close()
         if self.service is not None:

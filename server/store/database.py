@@ -11,7 +11,7 @@ from typing import Any, TypeVar, cast
 import psycopg
 from psycopg_pool import PoolTimeout
 from sqlalchemy import Connection, Engine, Select, create_engine, event, exc
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.util import greenlet_spawn
@@ -20,6 +20,7 @@ from server.domain.errors import InvalidArgument, Unavailable
 from server.store import compiled
 from server.store.held_connections import ConnectionLost, HeldConnections
 from server.store.sqlite_writer import GroupCommitWriter
+from server.store.wal_checkpointer import WalCheckpointer
 from server.store.writer_thread import WriterThread
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,9 @@ class Database:
     - SQLite reads: inline on the event loop. A WAL read never waits for a writer and costs
       about as much as the hop to a thread would (a thread hop cost 2x the read itself).
     - SQLite writes: on the event loop too, queued units committed in groups; only the
-      BEGIN IMMEDIATE and the commit (fsync) run on a thread (`sqlite_writer`).
+      BEGIN IMMEDIATE and the commit (fsync) run on a thread (`sqlite_writer`). The log is
+      copied into the database file by a thread of its own, off the commits
+      (`wal_checkpointer`).
     """
 
     def __init__(self, url: str, pool_size: int = 8, statement_timeout_ms: int = 30000,
@@ -64,7 +67,11 @@ class Database:
             self._reads = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         # The SQLite writer's commit (the fsync), and its wait for another process's lock.
         self._writer_thread = WriterThread("db-writer") if self.is_sqlite else None
-        self._writer = (GroupCommitWriter(self.engine.connect, _translate, self._writer_thread)
+        # A database in memory has no log to copy.
+        self._checkpointer = (WalCheckpointer(self.engine.raw_connection)
+                              if self.is_sqlite and _on_disk(self.url) else None)
+        self._writer = (GroupCommitWriter(self.engine.connect, _translate, self._writer_thread,
+                                          self._checkpointer)
                         if self._writer_thread is not None else None)
         # SQLite reads run on the event loop's thread, one at a time: they share one
         # connection, held open (checking one out per read cost as much as the read).
@@ -78,7 +85,8 @@ class Database:
         self._units = asyncio.Semaphore(pool_size)
 
     def _sqlite_engine(self, pool_size: int) -> Engine:
-        engine = create_engine(self.url, pool_size=pool_size + 1, max_overflow=0,
+        # Beyond `pool_size`: the writer's connection and the checkpointer's.
+        engine = create_engine(self.url, pool_size=pool_size + 2, max_overflow=0,
                                hide_parameters=True,
                                connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_on_connect)
@@ -248,8 +256,15 @@ class Database:
             self._loop_reader.close()
         if self._writer_thread is not None:
             self._writer_thread.close()
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         if self.is_sqlite:
             self.engine.dispose()
+
+
+def _on_disk(url: URL) -> bool:
+    """Whether a SQLite URL names a file (not `:memory:`, nor a `mode=memory` URI)."""
+    return url.database not in (None, "", ":memory:") and url.query.get("mode") != "memory"
 
 
 def when_ended(done: asyncio.Future[T], after_commit: Callable[[], None] | None,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sqlite3
 from collections import deque
 from collections.abc import Callable
@@ -21,7 +22,10 @@ from typing import Any
 from sqlalchemy import Connection, exc
 
 from server.domain.errors import Unavailable
+from server.store.wal_checkpointer import CHECKPOINT, WalCheckpointer
 from server.store.writer_thread import WriterThread
+
+log = logging.getLogger(__name__)
 
 # Units that arrive while a group commits wait for the next; a group is at most this big.
 GROUP_MAX = 64
@@ -50,10 +54,14 @@ class GroupCommitWriter:
     """
 
     def __init__(self, connect: Callable[[], Connection],
-                 translate: Callable[[Exception], Exception], thread: WriterThread) -> None:
+                 translate: Callable[[Exception], Exception], thread: WriterThread,
+                 checkpointer: WalCheckpointer | None = None) -> None:
         self._connect = connect
         self._translate = translate
         self._thread = thread
+        # Copies the log into the database file off the commits (None: SQLite does it, in
+        # the commit that takes the log past 1,000 pages).
+        self._checkpointer = checkpointer
         self._queue: deque[Unit] = deque()
         self._drainer: asyncio.Task[None] | None = None
         self._conn: Connection | None = None
@@ -90,6 +98,8 @@ class GroupCommitWriter:
                     for unit in group:  # only when the writer itself was cancelled
                         if not unit.done.done():
                             unit.done.set_exception(Unavailable("the service is stopping"))
+                if self._checkpointer is not None and self._checkpointer.too_long():
+                    await self._checkpoint(self._checkpointer)
 
     async def _commit(self, group: list[Unit]) -> None:
         try:
@@ -117,6 +127,8 @@ class GroupCommitWriter:
                         if commit.exception() is None:
                             self._resolve(outcomes)  # stored: say so before stopping
                         raise
+                    if self._checkpointer is not None:
+                        self._checkpointer.committed()
                 else:
                     driver.rollback()  # nothing to keep
             except BaseException:
@@ -133,6 +145,25 @@ class GroupCommitWriter:
                     unit.done.set_exception(failure)
             return
         self._resolve(outcomes)
+
+    async def _checkpoint(self, checkpointer: WalCheckpointer) -> None:
+        """The log is past its limit (writes have not paused for the checkpointer to catch
+        up): checkpoint on the writer's own connection, between two groups, so that the
+        next group starts the log again from its beginning."""
+        if self._conn is None:
+            return
+        driver = self._conn.connection.dbapi_connection
+        assert driver is not None
+        done = self._thread.run(lambda: driver.execute(CHECKPOINT).fetchone())
+        try:
+            await asyncio.shield(done)
+        except asyncio.CancelledError:
+            await _finished(done)  # nothing touches the connection before it has ended
+            raise
+        except sqlite3.Error as error:  # the pages stay in the log; the next group retries
+            log.warning("WAL checkpoint failed: %s", error)
+            return
+        checkpointer.checkpointed(done.result(), by_writer=True)
 
     @staticmethod
     def _resolve(outcomes: list[tuple[Unit, bool, Any]]) -> None:
@@ -167,6 +198,8 @@ class GroupCommitWriter:
             driver = conn.connection.dbapi_connection
             assert driver is not None
             driver.execute("PRAGMA busy_timeout=0")
+            if self._checkpointer is not None:
+                driver.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's job
             self._conn = conn
         return self._conn
 
