@@ -51,6 +51,7 @@ CEILING = "ceiling: bare grpc.aio + the service's accept loops"
 RUN = 100  # max_events_per_message of the subscribers that ask for runs of events
 MIXED = "Busiest delivery case beside bare grpc.aio doing its calls and stream messages"
 ROUNDS = 3  # of baseline-then-call, for each call's ratio
+STOLEN = "CPU taken by the host"
 # The streaming clients (sender, subscribers, the ceiling's drains) share the last core, on
 # a machine with more than one: on 2 cores, unpinned, they took three quarters of a core
 # from the server they measure, which a server whose clients are elsewhere does not lose.
@@ -280,17 +281,32 @@ def _mixed_ceiling(streams: int, message_bytes: int, size: dict) -> list[str]:
 def _timed_sends(server: Process, extra: list[str], sessions: list[str],
                  size: dict) -> list[str]:
     """Runs the sender against `server`: calls/s taken, call round trip p50 and p99 (ms),
-    and the server's CPU meanwhile, in cores."""
-    cpu, start = server.cpu_seconds(), time.monotonic()
+    the server's CPU meanwhile, in cores, and the share of the machine's CPU time the host
+    took for other guests meanwhile."""
+    cpu, start, host = server.cpu_seconds(), time.monotonic(), _stolen_ticks()
     sender = _client("send", "--address", server.address, "--sessions", ",".join(sessions),
                      "--rate", str(size["rate"]), "--seconds", str(size["seconds"]), *extra)
     out, err = sender.communicate(timeout=600)
     if sender.returncode != 0:
-        return ["-", "-", "-", f"the sender failed ({sender.returncode}): {err[-300:]}"]
+        return ["-", "-", "-", f"the sender failed ({sender.returncode}): {err[-300:]}", "-"]
     cores = (server.cpu_seconds() - cpu) / (time.monotonic() - start)
+    stolen, ticks = (after - before for after, before in zip(_stolen_ticks(), host,
+                                                              strict=True))
     sent = json.loads(out.strip().splitlines()[-1])
     p50, p99 = percentiles(sent["round_trips_ms"])
-    return [f"{sent['events_per_second']:.0f}", f"{p50:.1f}", f"{p99:.1f}", f"{cores:.2f}"]
+    return [f"{sent['events_per_second']:.0f}", f"{p50:.1f}", f"{p99:.1f}", f"{cores:.2f}",
+            f"{stolen / ticks:.1%}" if ticks > 0 else "-"]
+
+
+def _stolen_ticks() -> tuple[int, int]:
+    """CPU time the host ran other guests on while this machine had work for it ('steal'),
+    and all CPU time, so far, in ticks (Linux; elsewhere none of either)."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:9]
+    except OSError:
+        return 0, 0
+    ticks = [int(f) for f in fields]  # user nice system idle iowait irq softirq steal
+    return ticks[7], sum(ticks)
 
 
 def _quiet(server: Process) -> None:
@@ -354,10 +370,10 @@ def _delivery(label: str, service: Process, sessions: list[str], subscribers: in
         assert sub.stdout is not None
         if sub.stdout.readline().strip() != "READY":
             failed = f"a subscriber failed: {sub.communicate()[1][-200:]}"
-            return [label, "-", "-", "-", failed], ["-", "-", "-", failed], 0.0
+            return [label, "-", "-", "-", failed, "-"], ["-", "-", "-", failed, "-"], 0.0
     sends = _timed_sends(service, [], sessions, size)
     if sends[0] == "-":
-        return [label, "-", "-", "-", sends[3]], sends, 0.0
+        return [label, "-", "-", "-", sends[3], "-"], sends, 0.0
     latencies: list[float] = []
     expected = messages = 0
     first, last = [], []
@@ -372,8 +388,8 @@ def _delivery(label: str, service: Process, sessions: list[str], subscribers: in
     p50, p99 = percentiles(latencies)
     window = (max(last) - min(first)) / 1e9 if first else 0.0
     rate = messages / window if window > 0 else 0.0
-    return ([label, sends[0], f"{p50:.1f}", f"{p99:.1f}", f"{len(latencies)}/{expected}"],
-            sends, rate)
+    return ([label, sends[0], f"{p50:.1f}", f"{p99:.1f}", f"{len(latencies)}/{expected}",
+             sends[4]], sends, rate)
 
 
 def idle_streams(size: dict, workdir: Path) -> list[list[str]]:
@@ -544,10 +560,11 @@ def main() -> None:
         "Unary calls": ["backend", "call", "req/s", "p50 ms", "p99 ms", "ratio to baseline",
                         "target ratio"],
         "Stream delivery (send -> receive)": ["case", "events/s sent", "p50 ms", "p99 ms",
-                                              "delivered", "target"],
+                                              "delivered", STOLEN, "target"],
         "Stream fan-out: messages a second from one process": [
             "sender", "stream messages/s", "ratio to bare grpc.aio"],
-        MIXED: ["server", "calls/s taken", "call p50 ms", "call p99 ms", "server CPU, cores"],
+        MIXED: ["server", "calls/s taken", "call p50 ms", "call p99 ms", "server CPU, cores",
+                STOLEN],
         "Idle streams": ["streams", "server RSS", "memory per stream", "heartbeats on time",
                          "longest gap", "target"],
         "Growth (p50 ms)": ["read", f"{size['events'][0]:,} events", f"{size['events'][1]:,} "
@@ -600,6 +617,10 @@ def main() -> None:
              "accepted by the service's accept loops). A call's "
              "round trip is from the sender; the server's CPU is all its threads' while the "
              "sender ran.",
+             f"'{STOLEN}': the share of the machine's CPU time (all cores) the hypervisor "
+             "gave to other guests while this one had work ready ('steal' in /proc/stat), "
+             "while the sender ran. The stream delivery tails follow it on a shared machine: "
+             "a few milliseconds taken at once stall the server and its clients alike.",
              *failures]
     targets = {name: target(*name.split(": ", 1)) for name in ratios}
     path = report.write(sections, headers, ratios, notes, args.results,

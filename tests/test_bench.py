@@ -31,6 +31,9 @@ def test_the_bench_runs_and_writes_its_report(tmp_path):
         row = re.search(rf"\| {server}[^|]* \| (\d+) \| [\d.]+ \| [\d.]+ \| ([\d.]+) \|",
                         report)
         assert row and int(row[1]) > 0 and float(row[2]) > 0, server
+    # What the host took of the machine while each delivery case sent, as a share.
+    assert re.search(r"\| 5 sessions x 1 subscriber \| \d+ \|[^|]*\|[^|]*\|[^|]*\| "
+                     r"\d+\.\d% \|", report)
     # Each target of issue 6 beside its figure, with whether this run met it.
     for wanted in (r"\| sqlite \| GetSession \|.* \| 0\.50: (met|missed) \|",
                    r"\| 1 session x 4 subscribers \|.* \| p99 <= 50 ms: (met|missed) \|",
