@@ -4,6 +4,7 @@ log is SQLite's.)"""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from managedagents.v1 import session_pb2
+from sqlalchemy import exc
 
 from server.store import wal_checkpointer
 from tests.harness import RunningServer
@@ -118,3 +120,34 @@ def _checkpointers() -> int:
 def _last_sequence(server: RunningServer, session_id: str) -> int:
     return server.sessions.GetSession(
         session_pb2.GetSessionRequest(session_id=session_id)).last_sequence
+
+
+def test_a_failed_pass_does_not_end_the_checkpointer(tmp_path, monkeypatch, caplog):
+    """The first connection cannot be had (the pool timed out): that pass fails, and says
+    so in the log; the thread goes on, and the next pass copies the log."""
+    monkeypatch.setattr(wal_checkpointer, "PAUSE_S", 0.01)
+    db = tmp_path / "w.db"
+    writer = sqlite3.connect(db, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    writer.execute("CREATE TABLE t (v TEXT)")
+    attempts = []
+
+    def connect() -> sqlite3.Connection:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise exc.TimeoutError("QueuePool limit reached, connection timed out")
+        return sqlite3.connect(db, check_same_thread=False)
+
+    checkpointer = wal_checkpointer.WalCheckpointer(connect)
+    try:
+        before = db.stat().st_size
+        writer.executemany("INSERT INTO t VALUES (?)", [(TEXT,)] * 100)  # ~1 MB
+        checkpointer.committed()  # the pass that fails
+        assert _until(lambda: "WAL checkpoint failed: QueuePool limit" in caplog.text)
+        checkpointer.committed()  # the next pass
+        assert _until(lambda: db.stat().st_size >= before + 900_000)
+        assert len(attempts) == 2
+    finally:
+        checkpointer.close()
+        writer.close()

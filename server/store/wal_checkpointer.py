@@ -18,7 +18,6 @@ so under writes that never pause the log could grow without end: once it is past
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -88,7 +87,8 @@ class WalCheckpointer:
                     if conn is None:
                         conn = self._connect()
                     self.checkpointed(conn.execute(CHECKPOINT).fetchone(), by_writer=False)
-                except sqlite3.Error as error:
+                except Exception as error:  # noqa: BLE001 - the thread must outlive it
+                    # (A SQLite error, or SQLAlchemy's when no connection could be had.)
                     # The pages stay in the log, which stays readable; the next pass (or
                     # the writer's own checkpoint) copies them. Start from a new connection.
                     log.warning("WAL checkpoint failed: %s", error)
