@@ -52,6 +52,11 @@ RUN = 100  # max_events_per_message of the subscribers that ask for runs of even
 MIXED = "Busiest delivery case beside bare grpc.aio doing its calls and stream messages"
 ROUNDS = 3  # of baseline-then-call, for each call's ratio
 STOLEN = "CPU taken by the host"
+# Runs of each delivery case; the run with the median p99 is reported, beside every run's
+# p99. Over 20 runs of the spread case on the bench's shared machine, p99 went from 13 to
+# 293 ms with the CPU the host took meanwhile. One event a message runs once: it asks more
+# than the service can send, and takes a minute.
+DELIVERY_RUNS = {"spread": 3, "runs": 3, "one": 1}
 # The streaming clients (sender, subscribers, the ceiling's drains) share the last core, on
 # a machine with more than one: on 2 cores, unpinned, they took three quarters of a core
 # from the server they measure, which a server whose clients are elsewhere does not lose.
@@ -219,11 +224,17 @@ def streaming(size: dict, workdir: Path
             found: dict[str, tuple[list[str], list[str], float]] = {}
             for case, (label, sessions, subscribers, processes, per_message,
                        p99_target_ms) in cases.items():
-                _quiet(service)
-                row, case_sends, rate = _delivery(label, service, sessions, subscribers,
-                                                  processes, per_message, size)
-                p99 = float(row[3]) if row[3] != "-" else float("inf")
-                found[case] = ([*row, _met(p99 <= p99_target_ms, f"p99 <= {p99_target_ms} ms")],
+                runs = []
+                for _ in range(DELIVERY_RUNS[case]):
+                    _quiet(service)
+                    runs.append(_delivery(label, service, sessions, subscribers, processes,
+                                          per_message, size))
+                each = [_p99(row) for row, _, _ in runs]  # in the order run
+                row, case_sends, rate = sorted(runs, key=lambda run: _p99(run[0]))[
+                    len(runs) // 2]
+                p99 = _p99(row)
+                found[case] = ([*row, ", ".join(f"{p:.1f}" for p in each),
+                                _met(p99 <= p99_target_ms, f"p99 <= {p99_target_ms} ms")],
                                case_sends, rate)
             rows = [found[case][0] for case in ("spread", "one", "runs")]  # as reported
             sends, fan_rate = found["runs"][1], found["one"][2]
@@ -256,6 +267,11 @@ def streaming(size: dict, workdir: Path
         [f"service: SendEvents beside {found['runs'][0][0]}", *sends],
     ]
     return rows, fanout, mixed
+
+
+def _p99(row: list[str]) -> float:
+    """A delivery row's p99 (ms); a failed run's counts as endless."""
+    return float(row[3]) if row[3] != "-" else float("inf")
 
 
 def _mixed_ceiling(streams: int, message_bytes: int, size: dict) -> list[str]:
@@ -560,7 +576,8 @@ def main() -> None:
         "Unary calls": ["backend", "call", "req/s", "p50 ms", "p99 ms", "ratio to baseline",
                         "target ratio"],
         "Stream delivery (send -> receive)": ["case", "events/s sent", "p50 ms", "p99 ms",
-                                              "delivered", STOLEN, "target"],
+                                              "delivered", STOLEN, "p99 ms of each run",
+                                              "target"],
         "Stream fan-out: messages a second from one process": [
             "sender", "stream messages/s", "ratio to bare grpc.aio"],
         MIXED: ["server", "calls/s taken", "call p50 ms", "call p99 ms", "server CPU, cores",
@@ -609,7 +626,10 @@ def main() -> None:
              "for another's writes at its own fsyncs.",
              "The delivery cases run in the order spread, runs, one event a message, each "
              "once the server is quiet: one event a message asks more than the service can "
-             "send, and its streams go on catching up long after the sends end.",
+             "send, and its streams go on catching up long after the sends end. The first "
+             f"two run {DELIVERY_RUNS['spread']} times each, and the row is the run with the "
+             "median p99 (every run's p99 beside it), as the unary calls report the median "
+             "of their rounds.",
              "Busiest case beside bare grpc.aio: the same sender and subscriber processes, "
              "the sender's requests going to the bare server's unary method and its streams "
              "sent a message of a run's size every run interval: the calls and stream "
