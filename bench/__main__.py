@@ -35,13 +35,13 @@ from server.streaming.follow import RUN_INTERVAL
 SIZES = {
     "tiny": {"requests": 300, "rate": 50, "seconds": 1, "spread": 5, "fan": 4, "idle": 100,
              "heartbeat": 1, "events": (100, 2_000), "sessions": (10, 200), "samples": 50,
-             "ceiling": 50},
+             "ceiling": 50, "repeats": 3},
     "quick": {"requests": 3_000, "rate": 500, "seconds": 3, "spread": 100, "fan": 100,
               "idle": 1_000, "heartbeat": 2, "events": (1_000, 100_000),
-              "sessions": (100, 10_000), "samples": 200, "ceiling": 500},
+              "sessions": (100, 10_000), "samples": 200, "ceiling": 500, "repeats": 1},
     "full": {"requests": 20_000, "rate": 1_000, "seconds": 10, "spread": 100, "fan": 100,
              "idle": 10_000, "heartbeat": 5, "events": (1_000, 1_000_000),
-             "sessions": (100, 100_000), "samples": 500, "ceiling": 2_000},
+             "sessions": (100, 100_000), "samples": 500, "ceiling": 2_000, "repeats": 3},
 }
 GROWTH_ROUNDS = 5
 ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -52,11 +52,11 @@ RUN = 100  # max_events_per_message of the subscribers that ask for runs of even
 MIXED = "Busiest delivery case beside bare grpc.aio doing its calls and stream messages"
 ROUNDS = 3  # of baseline-then-call, for each call's ratio
 STOLEN = "CPU taken by the host"
-# Runs of each delivery case; the run with the median p99 is reported, beside every run's
-# p99. Over 20 runs of the spread case on the bench's shared machine, p99 went from 13 to
-# 293 ms with the CPU the host took meanwhile. One event a message runs once: it asks more
-# than the service can send, and takes a minute.
-DELIVERY_RUNS = {"spread": 3, "runs": 3, "one": 1}
+# The delivery cases run `repeats` times (the size's), the run with the median p99 reported
+# beside every run's p99: over 20 runs of the spread case on the bench's shared machine, p99
+# went from 13 to 293 ms with the CPU the host took meanwhile. One event a message runs once:
+# it asks more than the service can send, and takes a minute.
+REPEATED = ("spread", "runs")
 # The streaming clients (sender, subscribers, the ceiling's drains) share the last core, on
 # a machine with more than one: on 2 cores, unpinned, they took three quarters of a core
 # from the server they measure, which a server whose clients are elsewhere does not lose.
@@ -225,7 +225,7 @@ def streaming(size: dict, workdir: Path
             for case, (label, sessions, subscribers, processes, per_message,
                        p99_target_ms) in cases.items():
                 runs = []
-                for _ in range(DELIVERY_RUNS[case]):
+                for _ in range(size["repeats"] if case in REPEATED else 1):
                     _quiet(service)
                     runs.append(_delivery(label, service, sessions, subscribers, processes,
                                           per_message, size))
@@ -627,7 +627,7 @@ def main() -> None:
              "The delivery cases run in the order spread, runs, one event a message, each "
              "once the server is quiet: one event a message asks more than the service can "
              "send, and its streams go on catching up long after the sends end. The first "
-             f"two run {DELIVERY_RUNS['spread']} times each, and the row is the run with the "
+             f"two run {size['repeats']} time(s) each, and the row is the run with the "
              "median p99 (every run's p99 beside it), as the unary calls report the median "
              "of their rounds.",
              "Busiest case beside bare grpc.aio: the same sender and subscriber processes, "
