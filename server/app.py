@@ -132,9 +132,10 @@ class _Methods:
     accept of every method (grpc/grpc#43461, open). With the accept loops, grpc's loop
     takes only a few calls of each method, so that cost all but goes.
 
-    The handlers are adapted from those the generated code hands over, so that a
-    server-streaming method may also yield messages serialized already: a stream event is
-    serialized once for every stream that sends it (`convert.stream_item`)."""
+    The handlers are adapted from those the generated code hands over, so that a method
+    may also return (or a stream yield) messages serialized already: a stream event is
+    serialized once for every stream that sends it (`convert.stream_item`), and a listed
+    session once until it changes (`convert.session_list`)."""
 
     def __init__(self, server: grpc.aio.Server, accepts: AcceptLoops | None) -> None:
         self._server = server
@@ -146,9 +147,8 @@ class _Methods:
 
     def add_registered_method_handlers(self, service: str,
                                        handlers: dict[str, grpc.RpcMethodHandler]) -> None:
-        adapted = {name: (handler._replace(  # type: ignore[attr-defined]
-                              response_serializer=_bytes_or(handler.response_serializer))
-                          if handler.response_streaming else handler)
+        adapted = {name: handler._replace(  # type: ignore[attr-defined]
+                             response_serializer=_bytes_or(handler.response_serializer))
                    for name, handler in handlers.items()}
         if self._accepts is not None:
             self._accepts.register(self._server, service, adapted)

@@ -8,7 +8,15 @@ import grpc
 from google.protobuf import field_mask_pb2, timestamp_pb2
 from managedagents.v1 import agent_pb2, common_pb2, session_pb2
 
-from tests.helpers import create_agent, create_environment, create_session, expect_error
+from server.api import convert
+from tests.helpers import (
+    create_agent,
+    create_environment,
+    create_session,
+    expect_error,
+    message,
+    send,
+)
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 
@@ -95,3 +103,47 @@ def test_list_validation(server):
     expect_error(list_(statuses=[session_pb2.SESSION_STATUS_UNSPECIFIED]), INVALID, "statuses[0]")
     later, earlier = timestamp_pb2.Timestamp(seconds=200), timestamp_pb2.Timestamp(seconds=100)
     expect_error(list_(created_after=later, created_before=earlier), INVALID, "created_before")
+
+
+def _listed(server, agent_id):
+    reply = server.sessions.ListSessions(session_pb2.ListSessionsRequest(
+        agent_id=agent_id, include_archived=True))
+    return {s.id: s for s in reply.sessions}
+
+
+def _without_duration(session):
+    copy = session_pb2.Session()
+    copy.CopyFrom(session)
+    copy.stats.ClearField("duration_seconds")  # moves with the clock
+    return copy
+
+
+def test_a_listed_session_is_listed_as_it_is_now(server):
+    """A list keeps each session's encoding until the session changes: every change to a
+    listed session shows in the next list, and each listed session is what GetSession
+    returns."""
+    agent = create_agent(server)
+    ids = [create_session(server, agent=agent, title=f"s{i}").id for i in range(3)]
+    first = _listed(server, agent.id)
+    server.sessions.UpdateSession(session_pb2.UpdateSessionRequest(
+        session_id=ids[0], session=session_pb2.Session(title="renamed", metadata={"k": "v"}),
+        update_mask=field_mask_pb2.FieldMask(paths=["title", "metadata"])))
+    send(server, ids[1], message("hello"))
+    server.sessions.ArchiveSession(session_pb2.ArchiveSessionRequest(session_id=ids[2]))
+    now = _listed(server, agent.id)
+    assert (now[ids[0]].title, dict(now[ids[0]].metadata)) == ("renamed", {"k": "v"})
+    assert now[ids[1]].last_sequence > first[ids[1]].last_sequence
+    assert now[ids[2]].HasField("archived_at") and not first[ids[2]].HasField("archived_at")
+    for sid in ids:
+        read = server.sessions.GetSession(session_pb2.GetSessionRequest(session_id=sid))
+        assert _without_duration(now[sid]) == _without_duration(read)
+        assert now[sid].stats.duration_seconds >= first[sid].stats.duration_seconds > 0
+
+
+def test_kept_encodings_stay_within_their_bytes():
+    kept = convert._KeptEncodings(limit=10)
+    kept.keep("a", b"12345")
+    kept.keep("b", b"12345")
+    assert (kept.get("a"), kept.get("b")) == (b"12345", b"12345")
+    kept.keep("c", b"1")  # past the limit: the others go, the new one stays
+    assert (kept.get("a"), kept.get("b"), kept.get("c")) == (None, None, b"1")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import struct
 from collections.abc import Callable
 from typing import Any
 
@@ -149,9 +150,8 @@ def environment_to(env: Environment) -> environment_pb2.Environment:
 
 def session_to(session: Session, out: session_pb2.Session | None = None
                ) -> session_pb2.Session:
-    """The session as protobuf, built in `out` when given: a list builds each session in
-    its place in the response (`sessions.add()`), as copying one in costs about as much as
-    building it (measured: a page of 20, 138 µs copied in, 102 µs built in place)."""
+    """The session as protobuf, built in `out` when given (a session list is built from
+    each session's kept encoding instead: `session_list`)."""
     out = out if out is not None else session_pb2.Session()
     out.id, out.type, out.agent_id = session.id, "session", session.agent.id
     out.environment_id, out.title = session.environment_id, session.title
@@ -176,6 +176,58 @@ def session_to(session: Session, out: session_pb2.Session | None = None
     stamp(out.created_at, session.created_at)
     stamp(out.updated_at, session.updated_at)
     return out
+
+
+class _KeptEncodings:
+    """Encodings kept by key, `limit` bytes of them at most: past it, all are dropped (the
+    ones still asked for come back at once). Bytes, not a count: a session's encoding holds
+    its agent's, whose system prompt and tools may be long."""
+
+    def __init__(self, limit: int) -> None:
+        self._kept: dict[Any, bytes] = {}
+        self._size, self._limit = 0, limit
+
+    def get(self, key: Any) -> bytes | None:
+        return self._kept.get(key)
+
+    def keep(self, key: Any, encoding: bytes) -> None:
+        if self._size + len(encoding) > self._limit:
+            self._kept.clear()
+            self._size = 0
+        self._kept[key] = encoding
+        self._size += len(encoding)
+
+
+_LISTED_SESSIONS = _KeptEncodings(16 * 2**20)
+_SESSIONS_FIELD, _NEXT_PAGE_TOKEN_FIELD, _STATS_FIELD = b"\x0a", b"\x12", b"\x6a"
+# SessionStats: two doubles, each a tag byte and 8 bytes (zeros too: they decode the same).
+_STATS = struct.Struct("<BdBd")
+_STATS_LENGTH, _ACTIVE_FIELD, _DURATION_FIELD = bytes((_STATS.size,)), 0x09, 0x11
+
+
+def session_list(sessions: list[Session], next_page_token: str) -> bytes:
+    """A page of sessions as a serialized `ListSessionsResponse`. A session's encoding is
+    kept for as long as nothing stored of it changes (its `stored_version`): building 20
+    sessions was a third of a ListSessions on the event loop. Only `stats` moves with the
+    clock; it is encoded anew and appended (a field may come in any order)."""
+    parts = []
+    for session in sessions:
+        key = session.stored_version
+        cached = _LISTED_SESSIONS.get(key) if key is not None else None
+        if cached is None:
+            built = session_to(session)
+            built.ClearField("stats")
+            cached = built.SerializeToString()
+            if key is not None:
+                _LISTED_SESSIONS.keep(key, cached)
+        body = cached + _STATS_FIELD + _STATS_LENGTH + _STATS.pack(
+            _ACTIVE_FIELD, session.active_seconds, _DURATION_FIELD,
+            max(0, now_us() - session.created_at) / 1e6)
+        parts.append(_SESSIONS_FIELD + _varint(len(body)) + body)
+    if next_page_token:
+        token = next_page_token.encode()
+        parts.append(_NEXT_PAGE_TOKEN_FIELD + _varint(len(token)) + token)
+    return b"".join(parts)
 
 
 def event_to(event: Event, out: event_pb2.Event | None = None) -> event_pb2.Event:
@@ -246,6 +298,8 @@ def _serialized_event(event: Event) -> bytes:
 
 def _varint(n: int) -> bytes:
     """A length as protobuf encodes it: seven bits a byte, low bits first."""
+    if n < 0x4000:  # one or two bytes, nearly every length here: 170-240 ns, not 240-330
+        return bytes((n,)) if n < 0x80 else bytes(((n & 0x7F) | 0x80, n >> 7))
     out = bytearray()
     while n > 0x7F:
         out.append((n & 0x7F) | 0x80)

@@ -65,7 +65,7 @@ class SessionService(SessionResourceMethods, session_pb2_grpc.SessionServiceServ
     @errors.unary
     async def ListSessions(self, request: session_pb2.ListSessionsRequest,
                            context: grpc.aio.ServicerContext
-                           ) -> session_pb2.ListSessionsResponse:
+                           ) -> bytes:  # a serialized ListSessionsResponse
         query = SessionQuery(
             agent_id=request.agent_id, agent_version=request.agent_version,
             statuses=[convert.STATUS_NAME.get(s, f"#{s}") for s in request.statuses],
@@ -75,9 +75,7 @@ class SessionService(SessionResourceMethods, session_pb2_grpc.SessionServiceServ
             descending=request.order != common_pb2.SORT_ORDER_ASC)
         page = await self.sessions.list_page(workspace_of(context), request.page_size,
                                         request.page_token, query)
-        response = session_pb2.ListSessionsResponse(next_page_token=page.next_page_token)
-        convert.each_into(response.sessions, page.items, convert.session_to)
-        return response
+        return convert.session_list(page.items, page.next_page_token)
 
     @errors.unary
     async def UpdateSession(self, request: session_pb2.UpdateSessionRequest,

@@ -224,7 +224,12 @@ class Store:
 
     async def list_sessions(self, ws: str, **query: Any) -> list[Session]:
         found = await self.db.read_all(*sessions.list_query(ws, **query))
-        return [rows.session_from(row) for row in found]
+        listed = []
+        for row in found:
+            session = rows.session_from(row)
+            session.stored_version = tuple(row)
+            listed.append(session)
+        return listed
 
     async def change_session(self, ws: str, session_id: str,
                              change: Callable[[Session], Session]) -> Session | None:
