@@ -100,7 +100,26 @@ def agent_from(msg: agent_pb2.Agent | agent_pb2.CreateAgentRequest) -> Agent:
                  tools=[to_dict(t) for t in msg.tools], metadata=dict(msg.metadata))
 
 
-_AGENT_BYTES: dict[tuple[str, int, int | None], bytes] = {}
+class _KeptEncodings(dict[Any, bytes]):
+    """Encodings kept by key, `limit` bytes of them at most: past it, all are dropped (the
+    ones still asked for come back at once). Bytes, not a count: an agent's encoding holds
+    its system prompt and tools, a session's its agent's, and an event may be nearly 1 MiB.
+    A dict, so that a hit is a plain `get`; `keep` adds one."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self._size, self._limit = 0, limit
+
+    def keep(self, key: Any, encoding: bytes) -> bytes:
+        if self._size + len(encoding) > self._limit:
+            self.clear()
+            self._size = 0
+        self[key] = encoding
+        self._size += len(encoding)
+        return encoding
+
+
+_AGENT_BYTES = _KeptEncodings(16 * 2**20)
 
 
 def agent_to(agent: Agent, out: agent_pb2.Agent | None = None) -> agent_pb2.Agent:
@@ -113,9 +132,7 @@ def agent_to(agent: Agent, out: agent_pb2.Agent | None = None) -> agent_pb2.Agen
         out.MergeFromString(cached)
         return out
     _agent_fields(agent, out)
-    if len(_AGENT_BYTES) >= 4096:
-        _AGENT_BYTES.clear()
-    _AGENT_BYTES[key] = out.SerializeToString()
+    _AGENT_BYTES.keep(key, out.SerializeToString())
     return out
 
 
@@ -171,31 +188,11 @@ def session_to(session: Session, out: session_pb2.Session | None = None
         for resource in resources.public_view(session.resources):
             fill(out.resources.add(), resource)
     out.stats.active_seconds = session.active_seconds
-    out.stats.duration_seconds = max(0, now_us() - session.created_at) / 1e6
+    out.stats.duration_seconds = _duration_seconds(session)
     stamp(out.archived_at, session.archived_at)
     stamp(out.created_at, session.created_at)
     stamp(out.updated_at, session.updated_at)
     return out
-
-
-class _KeptEncodings:
-    """Encodings kept by key, `limit` bytes of them at most: past it, all are dropped (the
-    ones still asked for come back at once). Bytes, not a count: a session's encoding holds
-    its agent's, whose system prompt and tools may be long."""
-
-    def __init__(self, limit: int) -> None:
-        self._kept: dict[Any, bytes] = {}
-        self._size, self._limit = 0, limit
-
-    def get(self, key: Any) -> bytes | None:
-        return self._kept.get(key)
-
-    def keep(self, key: Any, encoding: bytes) -> None:
-        if self._size + len(encoding) > self._limit:
-            self._kept.clear()
-            self._size = 0
-        self._kept[key] = encoding
-        self._size += len(encoding)
 
 
 _LISTED_SESSIONS = _KeptEncodings(16 * 2**20)
@@ -221,13 +218,17 @@ def session_list(sessions: list[Session], next_page_token: str) -> bytes:
             if key is not None:
                 _LISTED_SESSIONS.keep(key, cached)
         body = cached + _STATS_FIELD + _STATS_LENGTH + _STATS.pack(
-            _ACTIVE_FIELD, session.active_seconds, _DURATION_FIELD,
-            max(0, now_us() - session.created_at) / 1e6)
+            _ACTIVE_FIELD, session.active_seconds, _DURATION_FIELD, _duration_seconds(session))
         parts.append(_SESSIONS_FIELD + _varint(len(body)) + body)
     if next_page_token:
         token = next_page_token.encode()
         parts.append(_NEXT_PAGE_TOKEN_FIELD + _varint(len(token)) + token)
     return b"".join(parts)
+
+
+def _duration_seconds(session: Session) -> float:
+    """`stats.duration_seconds`: the session's age, which moves with the clock."""
+    return max(0, now_us() - session.created_at) / 1e6
 
 
 def event_to(event: Event, out: event_pb2.Event | None = None) -> event_pb2.Event:
@@ -243,7 +244,7 @@ def event_to(event: Event, out: event_pb2.Event | None = None) -> event_pb2.Even
     return out
 
 
-_STREAM_ITEMS: dict[tuple[str, int | None, str], bytes] = {}
+_STREAM_ITEMS = _KeptEncodings(16 * 2**20)
 _EVENT_FIELD, _EVENTS_FIELD, _BATCH_EVENT_FIELD = b"\x0a", b"\x1a", b"\x0a"
 
 
@@ -289,10 +290,8 @@ def _serialized_event(event: Event) -> bytes:
     key = (event.id, event.processed_at, event.turn_id)
     item = _STREAM_ITEMS.get(key)
     if item is None:
-        if len(_STREAM_ITEMS) >= 4096:
-            _STREAM_ITEMS.clear()
         encoded = event_to(event).SerializeToString()
-        item = _STREAM_ITEMS[key] = _varint(len(encoded)) + encoded
+        item = _STREAM_ITEMS.keep(key, _varint(len(encoded)) + encoded)
     return item
 
 
