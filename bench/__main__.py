@@ -60,7 +60,6 @@ REPEATED = ("spread", "runs")
 # The streaming clients (sender, subscribers, the ceiling's drains) share the last core, on
 # a machine with more than one: on 2 cores, unpinned, they took three quarters of a core
 # from the server they measure, which a server whose clients are elsewhere does not lose.
-# The server is not pinned (its fsync threads may use any core).
 def _client_cpu() -> int | None:
     """The last core this process may use; None with only one (or no way to pin)."""
     if not hasattr(os, "sched_getaffinity"):
@@ -70,6 +69,13 @@ def _client_cpu() -> int | None:
 
 
 CLIENT_CPU = _client_cpu()
+# The event loop of every server they measure stays off that core (the servers' other
+# threads, the fsync's among them, run on any core). Unpinned, the
+# service's loop thread was on the clients' core a fifth of the time (1 x 100 in runs, 1,000
+# events/s) and waited to run for 12-15% of its time, 40-56% in the bursts behind the
+# worst latencies (/proc/<pid>/task/<tid>/schedstat, per 100 ms). Alternating runs, the
+# same code: p99 32.9, 33.9, 32.8, 34.4 ms pinned, 47.2, 35.7, 35.4, 52.3 not.
+LOOP_CPUS = (set(os.sched_getaffinity(0)) - {CLIENT_CPU}) if CLIENT_CPU is not None else None
 
 
 @contextlib.contextmanager
@@ -210,6 +216,7 @@ def streaming(size: dict, workdir: Path
     sends beside a bare grpc.aio process doing the same calls and stream messages."""
     with database("sqlite", workdir) as url:
         service = start_service(url, "--heartbeat-seconds", "1")
+        service.keep_loop_on(LOOP_CPUS)
         try:
             seeded = Seeded(service.address, size["spread"])
             fan = f"1 session x {size['fan']} subscribers"
@@ -279,6 +286,7 @@ def _mixed_ceiling(streams: int, message_bytes: int, size: dict) -> list[str]:
     cores, while `streams` streams are each sent a message every RUN_INTERVAL."""
     # About a SendEventsResponse; calls accepted as the service accepts them.
     server = start_baseline(b"\x0a" * 200, "--accept-loops")
+    server.keep_loop_on(LOOP_CPUS)
     each = int((size["seconds"] + 30) / RUN_INTERVAL)  # outlasts the sends; stopped after
     drains = [_client("drain", "--address", server.address, "--subscribers",
                       str(streams // 4), "--expect", str(each),
@@ -347,6 +355,7 @@ def _fanout_ceiling(message: bytes, streams: int, processes: int, each: int) -> 
     """Stream messages a second a bare grpc.aio process pushes, drained by `processes`
     client processes (as the service's subscribers are)."""
     server = start_baseline(message)
+    server.keep_loop_on(LOOP_CPUS)
     try:
         clients = [_client("drain", "--address", server.address, "--subscribers",
                            str(streams // processes), "--expect", str(each))
@@ -611,8 +620,10 @@ def main() -> None:
              "Stream subscribers run in client processes of their own; one more process sends, "
              "with at most 200 calls in flight: 'events/s sent' is the rate the server took. "
              + (f"These clients, and the fan-out ceiling's, all run on core {CLIENT_CPU} only, "
-                "so that they do not take the server's core from it (the server is not "
-                "pinned)." if CLIENT_CPU is not None else ""),
+                "and the event loop of each server measured here (the service and the bare "
+                f"ones) on core(s) {', '.join(map(str, sorted(LOOP_CPUS or ())))}, so that "
+                "neither takes the other's core; the servers' other threads (gRPC's poller, "
+                "the fsync) run on any core." if CLIENT_CPU is not None else ""),
              f"'Up to {RUN} events a message': the subscribers set max_events_per_message, "
              "so a busy stream sends the events that arrived together as one message, "
              "sending at most once every 25 ms (server/streaming/follow.py).",

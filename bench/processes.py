@@ -56,6 +56,13 @@ class Process:
         fields = stat[stat.rindex(")") + 2:].split()  # after the command's name
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def keep_loop_on(self, cpus: set[int] | None) -> None:
+        """Keeps the server's main thread, which runs its event loop, on `cpus` (None: where
+        it likes). Its other threads (gRPC's poller, the fsync) run anywhere: a process ID
+        names its main thread alone, and only threads that thread starts later inherit."""
+        if cpus:
+            os.sched_setaffinity(self.process.pid, cpus)
+
     def stop(self) -> None:
         self.process.terminate()
         try:

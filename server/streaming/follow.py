@@ -23,6 +23,19 @@ REPLAY_PAGE = 200
 RUN_INTERVAL = 0.025
 
 
+def next_slot(sent_at: float) -> float:
+    """When a busy stream that sent at `sent_at` (loop time) sends next: the first multiple
+    of RUN_INTERVAL after it. The slots are the same for every stream of the process, so
+    the busy streams of a session wake together, once a slot, and their messages leave in
+    one turn of the loop. Each stream's own `sent_at + RUN_INTERVAL` let their moments
+    drift apart, a few streams waking at a time, several times a slot. Measured (bench, 1
+    session x 100 subscribers in runs, 1,000 events/s, 6 runs each, alternating): the
+    server's CPU 0.81-0.89 cores against 0.91-0.93, SendEvents p50 1.4-2.5 ms against
+    2.7-4.0, delivery p99 the same (31-33 ms), p50 1-2 ms later (the last stream of a slot
+    waits for the 99 before it)."""
+    return (sent_at // RUN_INTERVAL + 1) * RUN_INTERVAL
+
+
 @dataclass(frozen=True, slots=True)
 class Heartbeat:
     """Sent on an idle stream; `last_sequence` is where a reconnect should resume."""
@@ -48,13 +61,13 @@ async def follow(store: Store, sub: Subscription, ws: str, session_id: str,
     while True:
         ready = sub.take(last)
         if (ready or paced) and per_message > 1 and len(ready) < per_message:
-            # A busy stream sends at most once every RUN_INTERVAL (a full run goes at once),
-            # with whatever arrived meanwhile; the first event after a quiet spell goes at
+            # A busy stream sends at most once a slot (a full run goes at once), with
+            # whatever arrived meanwhile; the first event after a quiet spell goes at
             # once. (Only the tail waits: a replay from the database goes as fast as the
-            # client takes it.) A stream that has just sent from the feed sleeps out the
-            # interval at once rather than wait for news and then sleep the rest: under
-            # load, news comes within the interval, and that saves a wake-up a message.
-            wait = sent_at + RUN_INTERVAL - loop.time()
+            # client takes it.) A stream that has just sent from the feed sleeps to the
+            # next slot at once rather than wait for news and then sleep the rest: under
+            # load, news comes within a slot, and that saves a wake-up a message.
+            wait = next_slot(sent_at) - loop.time()
             paced = False
             if wait > 0:
                 await asyncio.sleep(wait)
