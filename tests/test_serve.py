@@ -22,7 +22,9 @@ def test_the_accept_loops_requests_are_out_of_the_collectors_reach(tmp_path):
     seen: dict[str, int] = {}
 
     async def look_then_stop() -> None:
-        while gc.get_freeze_count() == 0:  # until serve has frozen what start-up made
+        for _ in range(1000):  # until serve has frozen what start-up made (10 s at most)
+            if gc.get_freeze_count():
+                break
             await asyncio.sleep(0.01)
         await asyncio.sleep(0.2)  # served a while: nothing called, nothing new
         seen["requests"] = sum(type(o).__name__ == "RPCState" for o in gc.get_objects())
