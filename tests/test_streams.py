@@ -3,6 +3,7 @@ ends on delete."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -11,7 +12,9 @@ import pytest
 from managedagents.v1 import session_pb2
 from sqlalchemy import create_engine, insert, update
 
+from server.api import convert
 from server.domain import ids
+from server.domain.models import Event
 from server.store import tables
 from server.streaming.follow import RUN_INTERVAL, next_slot
 from tests.harness import RunningServer
@@ -240,3 +243,22 @@ def test_busy_streams_share_their_send_moments(sent_at):
     slot_start = moment - RUN_INTERVAL
     for other in (slot_start + 1e-9, (slot_start + moment) / 2, moment - 1e-9):
         assert next_slot(other) == pytest.approx(moment)
+
+
+def test_a_run_is_built_once_for_the_same_events_and_afresh_for_others():
+    """The streams of a session that send the same events in a slot share one encoding;
+    the same sequences as other objects (read from the database, processed meanwhile) are
+    encoded from what those objects hold."""
+    session_id = ids.new_id(ids.SESSION)
+    published = [Event(id=ids.new_id(ids.EVENT), type="user.message", session_id=session_id,
+                       payload={"content": [{"type": "text", "text": str(i)}]},
+                       sequence=i + 1, created_at=1_000_000) for i in range(3)]
+    built = convert.stream_runs(published)
+    assert convert.stream_runs(list(published)) is built  # another stream's slice
+
+    reread = [dataclasses.replace(event) for event in published]
+    reread[1].processed_at = 2_000_000
+    rebuilt = convert.stream_runs(reread)
+    sent = session_pb2.StreamEventsResponse.FromString(b"".join(rebuilt))
+    assert [e.user_message.content[0].text for e in sent.events.events] == ["0", "1", "2"]
+    assert [e.HasField("processed_at") for e in sent.events.events] == [False, True, False]
