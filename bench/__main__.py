@@ -30,7 +30,7 @@ from tqdm import tqdm
 from bench import baseline, growth, report
 from bench.load import Measured, measure, percentiles
 from bench.processes import Process, start_baseline, start_service
-from server.streaming.follow import RUN_INTERVAL
+from server.streaming import run_slots
 
 SIZES = {
     "tiny": {"requests": 300, "rate": 50, "seconds": 1, "spread": 5, "fan": 4, "idle": 100,
@@ -264,13 +264,17 @@ def streaming(size: dict, workdir: Path
          f"{wanted / ceiling:.2f}"],
     ]
     # The last case's work, by a bare server: as many calls a second, and to as many streams
-    # a message every run interval, each the size of the run that interval gathers.
-    per_run = max(1, min(RUN, round(size["rate"] * RUN_INTERVAL)))
+    # a message as often as the service sent them one (its slots follow its load), each the
+    # size of the run such a slot gathers.
+    runs_rate = found["runs"][2]
+    interval_ms = max(1, round(1000 * streams / runs_rate)) if runs_rate else 10
+    per_run = max(1, min(RUN, round(size["rate"] * interval_ms / 1000)))
     run_bytes = per_run * len(message)
-    bare = _mixed_ceiling(streams, run_bytes, size)
+    bare = _mixed_ceiling(streams, run_bytes, interval_ms, size)
     mixed = [
         [f"bare grpc.aio: {size['rate']:,} unary calls/s beside {streams} streams, each sent "
-         f"a {run_bytes:,}-byte message every {RUN_INTERVAL * 1000:.0f} ms", *bare],
+         f"a {run_bytes:,}-byte message every {interval_ms} ms (as often as the service "
+         "sent each stream one)", *bare],
         [f"service: SendEvents beside {found['runs'][0][0]}", *sends],
     ]
     return rows, fanout, mixed
@@ -281,16 +285,17 @@ def _p99(row: list[str]) -> float:
     return float(row[3]) if row[3] != "-" else float("inf")
 
 
-def _mixed_ceiling(streams: int, message_bytes: int, size: dict) -> list[str]:
+def _mixed_ceiling(streams: int, message_bytes: int, interval_ms: int,
+                   size: dict) -> list[str]:
     """A bare grpc.aio server's calls a second taken, call round trip p50/p99 and CPU in
-    cores, while `streams` streams are each sent a message every RUN_INTERVAL."""
+    cores, while `streams` streams are each sent a message every `interval_ms`."""
     # About a SendEventsResponse; calls accepted as the service accepts them.
     server = start_baseline(b"\x0a" * 200, "--accept-loops")
     server.keep_loop_on(LOOP_CPUS)
-    each = int((size["seconds"] + 30) / RUN_INTERVAL)  # outlasts the sends; stopped after
+    each = int((size["seconds"] + 30) * 1000 / interval_ms)  # outlasts the sends; stopped after
     drains = [_client("drain", "--address", server.address, "--subscribers",
                       str(streams // 4), "--expect", str(each),
-                      "--paced", f"{RUN_INTERVAL * 1000:.0f} {message_bytes}")
+                      "--paced", f"{interval_ms} {message_bytes}")
               for _ in range(4)]
     try:
         time.sleep(1)  # the streams open
@@ -626,7 +631,10 @@ def main() -> None:
                 "the fsync) run on any core." if CLIENT_CPU is not None else ""),
              f"'Up to {RUN} events a message': the subscribers set max_events_per_message, "
              "so a busy stream sends the events that arrived together as one message, "
-             "sending at most once every 25 ms (server/streaming/follow.py).",
+             "sending at most once a slot: from "
+             f"{run_slots.MIN_INTERVAL * 1000:.0f} ms while the server's event loop has time "
+             f"to spare up to {run_slots.MAX_INTERVAL * 1000:.0f} ms while it has none "
+             "(server/streaming/run_slots.py).",
              "Fan-out: the bare grpc.aio server sends one constant stream message (the size of "
              "a delivered event) as fast as it can to as many streams, drained by as many "
              "client processes: the most one Python process can push on this machine. The "

@@ -16,7 +16,6 @@ from server.api import convert
 from server.domain import ids
 from server.domain.models import Event
 from server.store import tables
-from server.streaming.follow import RUN_INTERVAL, next_slot
 from tests.harness import RunningServer
 from tests.helpers import create_session, expect_error, message, send
 from tests.reader import WAIT, Reader
@@ -232,17 +231,6 @@ def test_runs_of_big_events_stay_within_what_clients_take(server):
             if e.type == "user.message"] == [900_000] * 5
     assert max(reader.runs) <= 2  # about 1 MiB a message: one big event, and a small one
     reader.close()
-
-
-@pytest.mark.parametrize("sent_at", [0.0, 0.001, 0.0249, 0.025, 12.3456, 1e6 + 0.0131])
-def test_busy_streams_share_their_send_moments(sent_at):
-    """Every stream that sent within one slot sends next at the same moment: the slot's
-    end, never later than an interval after it sent, and never at or before it."""
-    moment = next_slot(sent_at)
-    assert sent_at < moment <= sent_at + RUN_INTERVAL
-    slot_start = moment - RUN_INTERVAL
-    for other in (slot_start + 1e-9, (slot_start + moment) / 2, moment - 1e-9):
-        assert next_slot(other) == pytest.approx(moment)
 
 
 def test_a_run_is_built_once_for_the_same_events_and_afresh_for_others():

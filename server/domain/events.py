@@ -136,7 +136,8 @@ class Events:
             last = start
             try:
                 async for item in follow(self.store, sub, ws, session_id, start,
-                                         self.heartbeat_seconds, per_message or 1):
+                                         self.heartbeat_seconds, per_message or 1,
+                                         self.hub.run_slots):
                     yield item
                     if not isinstance(item, Heartbeat):
                         last = item[-1].sequence

@@ -12,28 +12,9 @@ from server.domain.clock import now_us
 from server.domain.models import Event
 from server.store import Store
 from server.streaming.hub import Subscription
+from server.streaming.run_slots import RunSlots
 
 REPLAY_PAGE = 200
-# How often a stream that asked for runs of events sends while events keep coming. Each
-# message costs the server about as much as a small call: a session with 100 subscribers at
-# 1,000 events a second would otherwise ask for 100,000 messages a second, while a bare
-# grpc.aio process sent 16,000-39,000 on the machines measured. Measured (bench, 1 session x
-# 100 subscribers, 500 events/s): p99 584 ms with 10 ms (saturated), 243 ms with 25 ms; at
-# 300 events/s, 68 and 55 ms.
-RUN_INTERVAL = 0.025
-
-
-def next_slot(sent_at: float) -> float:
-    """When a busy stream that sent at `sent_at` (loop time) sends next: the first multiple
-    of RUN_INTERVAL after it. The slots are the same for every stream of the process, so
-    the busy streams of a session wake together, once a slot, and their messages leave in
-    one turn of the loop. Each stream's own `sent_at + RUN_INTERVAL` let their moments
-    drift apart, a few streams waking at a time, several times a slot. Measured (bench, 1
-    session x 100 subscribers in runs, 1,000 events/s, 6 runs each, alternating): the
-    server's CPU 0.81-0.89 cores against 0.91-0.93, SendEvents p50 1.4-2.5 ms against
-    2.7-4.0, delivery p99 31-33 ms either way in 5 of 6 runs (one of 74 ms with the slots),
-    p50 1-2 ms later (the last stream of a slot waits for the 99 before it)."""
-    return (sent_at // RUN_INTERVAL + 1) * RUN_INTERVAL
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,18 +25,19 @@ class Heartbeat:
 
 
 async def follow(store: Store, sub: Subscription, ws: str, session_id: str,
-                 after_sequence: int, heartbeat_seconds: float, per_message: int = 1
-                 ) -> AsyncIterator[list[Event] | Heartbeat]:
+                 after_sequence: int, heartbeat_seconds: float, per_message: int,
+                 slots: RunSlots) -> AsyncIterator[list[Event] | Heartbeat]:
     """Yields every event after `after_sequence` in order, then new ones as they commit, in
     runs of consecutive events: as many as are ready, at most `per_message` a run.
 
     `sub` must have been subscribed before the caller read the session's head, so nothing
     committed after that read can be missed. Ends after a terminal event or a delete.
+    A busy stream with `per_message` > 1 sends in `slots` (the process's: the hub's).
     """
     last = after_sequence
     loop = asyncio.get_running_loop()
     beat_at = loop.time() + heartbeat_seconds  # moved on by whatever is sent, nothing else
-    sent_at = -RUN_INTERVAL
+    sent_at = -1.0  # long ago
     paced = False  # the last run sent came from the feed: this stream is busy
     stored_to = 0  # a head the database was found to be behind (only after a delete)
     while True:
@@ -67,7 +49,8 @@ async def follow(store: Store, sub: Subscription, ws: str, session_id: str,
             # client takes it.) A stream that has just sent from the feed sleeps to the
             # next slot at once rather than wait for news and then sleep the rest: under
             # load, news comes within a slot, and that saves a wake-up a message.
-            wait = next_slot(sent_at) - loop.time()
+            now = loop.time()
+            wait = slots.next_slot(sent_at, now) - now
             paced = False
             if wait > 0:
                 await asyncio.sleep(wait)

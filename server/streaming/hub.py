@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from server.domain.models import Event
+from server.streaming.run_slots import RunSlots
 
 # A feed looks for events every stream has taken, to let them go, once per this many new
 # events (not on every publish: that scan visits every stream of the session).
@@ -131,6 +132,8 @@ class Hub:
         self.runnable = asyncio.Event()
         # Set when hints may have been lost: the poller reads every followed head at once.
         self.poll_now = asyncio.Event()
+        # When the busy streams in runs send, shared by all of them.
+        self.run_slots = RunSlots()
 
     def subscribe(self, session_id: str, workspace_id: str = "") -> Subscription:
         feed = self._feeds.get(session_id)
