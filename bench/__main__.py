@@ -651,7 +651,9 @@ def main() -> None:
              "of their rounds.",
              "Busiest case beside bare grpc.aio: the same sender and subscriber processes, "
              "the sender's requests going to the bare server's unary method and its streams "
-             "sent a message of a run's size every run interval: the calls and stream "
+             "sent a message as often as the service sent each of its streams one (its "
+             "stream messages a second over its streams), each of the size of the run a "
+             "slot that long gathers: the calls and stream "
              "messages of the last delivery case with none of the service's work (its calls "
              "accepted by the service's accept loops). A call's "
              "round trip is from the sender; the server's CPU is all its threads' while the "
