@@ -267,7 +267,8 @@ def streaming(size: dict, workdir: Path
     # a message as often as the service sent them one (its slots follow its load), each the
     # size of the run such a slot gathers.
     runs_rate = found["runs"][2]
-    interval_ms = max(1, round(1000 * streams / runs_rate)) if runs_rate else 10
+    interval_ms = (max(1, round(1000 * streams / runs_rate)) if runs_rate
+                   else round(run_slots.MIN_INTERVAL * 1000))
     per_run = max(1, min(RUN, round(size["rate"] * interval_ms / 1000)))
     run_bytes = per_run * len(message)
     bare = _mixed_ceiling(streams, run_bytes, interval_ms, size)

@@ -45,6 +45,26 @@ def test_streams_that_sent_within_one_slot_send_next_at_the_same_moment(sent_at,
         assert slots.next_slot(other, other) == pytest.approx(moment)
 
 
+def test_a_stream_whose_slot_has_passed_sends_at_once():
+    slots = RunSlots(Readings())
+    sent_at, now = 100.003, 100.057  # woken late: several slots on
+    assert slots.next_slot(sent_at, now) <= now
+    assert slots.next_slot(sent_at, now) == pytest.approx(100.01)
+
+
+def test_streams_that_sent_in_one_slot_share_the_next_after_the_length_changes():
+    slots = RunSlots(Readings(None, 1.0))
+    slots.next_slot(100.0, 100.0)  # the first review: no window yet
+    assert slots.interval == run_slots.MIN_INTERVAL
+    now = 100.0 + run_slots.REVIEW_S
+    moments = {round(slots.next_slot(sent_at, now), 9) for sent_at in (100.4951, 100.4999)}
+    grown = run_slots.MIN_INTERVAL * run_slots.GROW
+    assert slots.interval == pytest.approx(grown)  # this call's review grew it
+    assert len(moments) == 1
+    (moment,) = moments
+    assert 100.4999 < moment <= 100.4951 + grown + 1e-9
+
+
 def test_slots_start_at_the_shortest():
     assert RunSlots(Readings()).interval == run_slots.MIN_INTERVAL
 
@@ -71,6 +91,14 @@ def test_a_loop_with_time_to_spare_shortens_the_slots_down_to_the_shortest():
     assert slots.interval == run_slots.MIN_INTERVAL
 
 
+def test_a_quiet_spell_with_time_to_spare_shrinks_the_slots_as_its_reviews_would_have():
+    slots = RunSlots(Readings(None, run_slots.BUSY_LOW - 0.01))
+    slots.interval = run_slots.MAX_INTERVAL
+    slots.next_slot(100.0, 100.0)
+    slots.next_slot(3700.0, 3700.0)  # the streams were quiet for an hour
+    assert slots.interval == run_slots.MIN_INTERVAL
+
+
 @pytest.mark.parametrize("share", [run_slots.BUSY_LOW, (run_slots.BUSY_LOW + run_slots.BUSY_HIGH)
                                    / 2, None])
 def test_slots_stay_while_the_loop_is_between_the_marks_or_unmeasured(share):
@@ -91,16 +119,29 @@ def test_the_length_is_reviewed_at_most_once_a_review_period():
     assert readings.asked == 2
 
 
-def test_loop_busy_counts_a_thread_at_work_as_busy_and_one_asleep_as_not():
-    """Shares of wall time, whatever else the machine runs: a thread that always has work
-    is running or waiting for a CPU all the time; one asleep is neither."""
-    busy = LoopBusy()
+def shares_at_work_then_asleep(busy: LoopBusy) -> tuple[float | None, float | None]:
+    """What `busy` measures over 0.3 s of work, then over 0.3 s asleep."""
     assert busy() is None  # no window yet
     end = time.monotonic() + 0.3
     while time.monotonic() < end:
         pass
     working = busy()
     time.sleep(0.3)
-    asleep = busy()
+    return working, busy()
+
+
+def test_loop_busy_counts_a_thread_at_work_as_busy_and_one_asleep_as_not():
+    """Shares of wall time, whatever else the machine runs: a thread that always has work
+    is running or waiting for a CPU all the time; one asleep is neither."""
+    working, asleep = shares_at_work_then_asleep(LoopBusy())
     assert working is not None and working > 0.8
     assert asleep is not None and asleep < 0.3
+
+
+def test_loop_busy_without_the_schedulers_accounting_counts_cpu_time(monkeypatch):
+    """Where the kernel keeps no run and wait times for the thread, CPU time stands in."""
+    monkeypatch.setattr(run_slots, "_scheduled_ns", lambda: None)
+    working, asleep = shares_at_work_then_asleep(LoopBusy())
+    assert working is not None and asleep is not None
+    assert working > asleep
+    assert asleep < 0.3

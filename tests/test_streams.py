@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
@@ -16,6 +17,8 @@ from server.api import convert
 from server.domain import ids
 from server.domain.models import Event
 from server.store import tables
+from server.streaming import run_slots
+from server.streaming.run_slots import RunSlots
 from tests.harness import RunningServer
 from tests.helpers import create_session, expect_error, message, send
 from tests.reader import WAIT, Reader
@@ -191,6 +194,35 @@ def test_runs_replay_then_tail_in_runs_no_longer_than_asked(server):
     assert len(tail_runs) < 160
     assert reader.wait_heartbeat().last_sequence == head + 160
     reader.close()
+
+
+def test_streams_in_runs_send_in_their_servers_slots(server):
+    """At most one message a slot: with the server's slots held at the longest, events sent
+    10 ms apart come a slot's worth at a time."""
+    hub = server.service.hub
+    kept, hub.run_slots = hub.run_slots, RunSlots(busy=lambda: None)  # never reviewed
+    hub.run_slots.interval = run_slots.MAX_INTERVAL
+    try:
+        session = create_session(server)
+        head = server.sessions.GetSession(
+            session_pb2.GetSessionRequest(session_id=session.id)).last_sequence
+        reader = Reader(server, session_id=session.id, after_sequence=head,
+                        max_events_per_message=100)
+        reader.wait_heartbeat()  # subscribed
+        started = time.monotonic()
+        for i in range(30):
+            send(server, session.id, message(str(i)))
+            time.sleep(0.01)
+        last = server.sessions.GetSession(
+            session_pb2.GetSessionRequest(session_id=session.id)).last_sequence
+        assert len(reader.events_through(last)) == last - head
+        took = time.monotonic() - started
+        reader.close()
+    finally:
+        hub.run_slots = kept
+    # One message at once, then one at most each time a slot ends.
+    assert len(reader.runs) <= took / run_slots.MAX_INTERVAL + 2
+    assert max(reader.runs) > 1
 
 
 def test_a_stream_in_runs_ends_with_the_delete(server):
