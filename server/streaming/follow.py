@@ -32,7 +32,7 @@ async def follow(store: Store, sub: Subscription, ws: str, session_id: str,
 
     `sub` must have been subscribed before the caller read the session's head, so nothing
     committed after that read can be missed. Ends after a terminal event or a delete.
-    A busy stream with `per_message` > 1 sends in `slots` (the process's: the hub's).
+    A busy stream with `per_message` > 1 sends in `slots` (its server's: the hub's).
     """
     last = after_sequence
     loop = asyncio.get_running_loop()

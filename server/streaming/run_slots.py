@@ -29,7 +29,7 @@ from collections.abc import Callable
 
 # The shortest slot: 100 messages a second a stream at most.
 MIN_INTERVAL = 0.010
-# The longest: under any load, an event of a busy stream waits at most about this long.
+# The longest: under any load, an event of a busy stream waits at most this long for its slot.
 MAX_INTERVAL = 0.100
 # How often the length is reviewed (only while streams are busy: they ask for slots).
 REVIEW_S = 0.5
