@@ -40,7 +40,6 @@ class WalCheckpointer:
 
     def __init__(self, connect: Callable[[], Any]) -> None:
         self._connect = connect
-        self._pause, self._log_limit = PAUSE_S, LOG_LIMIT_FRAMES
         # The log's size in frames, as the last checkpoint (this thread's or the writer's)
         # found it. Written by either thread, read by the writer: a stale value only
         # delays the writer's own checkpoint by a group.
@@ -58,7 +57,7 @@ class WalCheckpointer:
 
     def too_long(self) -> bool:
         """Whether the writer should checkpoint itself before its next group."""
-        return self.log_frames > self._log_limit
+        return self.log_frames > LOG_LIMIT_FRAMES
 
     def checkpointed(self, result: tuple[int, int, int] | None, by_writer: bool) -> None:
         """What a checkpoint (busy, frames in the log, frames copied) found. The log
@@ -95,7 +94,7 @@ class WalCheckpointer:
                     if conn is not None:
                         conn.invalidate()  # not back into the pool
                         conn = None
-                self._closing.wait(self._pause)
+                self._closing.wait(PAUSE_S)
         finally:
             if conn is not None:
                 conn.close()  # back to the pool
