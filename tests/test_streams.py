@@ -11,13 +11,14 @@ from concurrent.futures import ThreadPoolExecutor
 import grpc
 import pytest
 from managedagents.v1 import session_pb2
-from sqlalchemy import create_engine, insert, update
+from sqlalchemy import create_engine, event, insert, update
 
 from server.api import convert
 from server.domain import ids
 from server.domain.models import Event
 from server.store import tables
 from server.streaming import run_slots
+from server.streaming.replay_pages import PAGE
 from server.streaming.run_slots import RunSlots
 from tests.harness import RunningServer
 from tests.helpers import create_session, expect_error, message, send
@@ -54,6 +55,37 @@ def test_stream_from_zero_during_concurrent_writes_gets_each_event_once(server, 
     assert [e.sequence for e in resumed.events_through(1001)] == list(range(641, 1002))
     assert resumed.wait_heartbeat().last_sequence == 1001
     resumed.close()
+
+
+def test_streams_replaying_together_share_their_reads(server):
+    """Streams that catch up on one session read its stored events from the database about
+    once between them (server/streaming/replay_pages.py), each still getting every event
+    once, in order."""
+    session = create_session(server)
+    for batch in range(10):
+        send(server, session.id, *[message(f"{batch}-{i}") for i in range(100)])
+    reads = []
+
+    def counted(conn, cursor, statement, parameters, context, executemany):
+        if "FROM events" in statement and session.id in str(parameters):
+            reads.append(statement)
+    engine = server.service.database.engine
+    event.listen(engine, "before_cursor_execute", counted)
+    try:
+        streams = 30
+        readers = [Reader(server, session_id=session.id, after_sequence=0)
+                   for _ in range(streams)]
+        for reader in readers:  # 1,000 messages and the first turn's session.status_running
+            assert [e.sequence for e in reader.events_through(1001)] == list(range(1, 1002))
+        for reader in readers:
+            assert reader.wait_heartbeat().last_sequence == 1001
+            reader.close()
+    finally:
+        event.remove(engine, "before_cursor_execute", counted)
+    pages = 1001 // PAGE + 1
+    # Each stream reading its own pages: streams x pages (180). Shared: each full page once,
+    # and the last (not full, so not kept) at most once a stream.
+    assert 0 < len(reads) < streams * pages // 2
 
 
 def test_without_cursor_tails_only_new_events(server):

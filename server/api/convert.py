@@ -277,7 +277,8 @@ def stream_runs(events: list[Event]) -> list[bytes]:
     The messages of a run are shared by the streams that send the very same Event objects,
     first to last: a session's feed holds one object per sequence, never changed once
     published, so those two and the sequences between say which events lie between. A run
-    read from the database is new objects, and is built afresh."""
+    read from the database is the objects of one page its streams share (never changed
+    either: server/streaming/replay_pages.py), or new ones, built afresh."""
     first, last = events[0], events[-1]
     key = (first.session_id, first.sequence, last.sequence)
     shared = _SHARED_RUNS.get(key)

@@ -14,8 +14,6 @@ from server.store import Store
 from server.streaming.hub import Subscription
 from server.streaming.run_slots import RunSlots
 
-REPLAY_PAGE = 200
-
 
 @dataclass(frozen=True, slots=True)
 class Heartbeat:
@@ -58,7 +56,9 @@ async def follow(store: Store, sub: Subscription, ws: str, session_id: str,
         from_db = False
         if not ready and sub.head > max(last, stored_to):
             head = sub.head
-            stored = await store.events_after(ws, session_id, last, REPLAY_PAGE)
+            # Read in pages shared by the session's streams (replay_pages.py).
+            stored = await sub.feed.replay.after(
+                last, lambda after, limit: store.events_after(ws, session_id, after, limit))
             if stored is None:
                 yield [_deleted(session_id, last)]
                 return

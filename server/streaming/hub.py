@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from server.domain.models import Event
+from server.streaming.replay_pages import ReplayPages
 from server.streaming.run_slots import RunSlots
 
 # A feed looks for events every stream has taken, to let them go, once per this many new
@@ -22,8 +23,9 @@ class Feed:
 
     `events` is consecutive from `base`. Bounded: it keeps at most `capacity` events, and
     lets go sooner of those every stream has taken. A stream whose next event is not here (it
-    fell behind, or commits published out of order) reads it from the database; `head` says
-    it exists. Memory never grows with a slow consumer, and the consumer loses nothing.
+    fell behind, or commits published out of order) reads it from the database, in pages
+    the session's streams share (`replay`); `head` says it exists. Memory never grows with
+    a slow consumer, and the consumer loses nothing.
 
     `workspace_id` is the session's workspace once a stream has found the session there; until
     then, the one its first stream asked for.
@@ -39,6 +41,7 @@ class Feed:
         self.deleted = False
         self.streams: set[Subscription] = set()
         self.waiting: set[Subscription] = set()  # streams asleep until news
+        self.replay = ReplayPages()  # what its streams behind the feed read from the database
         self._trim_at = TRIM_EVERY
 
     def add(self, new_events: list[Event]) -> None:
