@@ -41,8 +41,23 @@ def test_streams_that_sent_within_one_slot_send_next_at_the_same_moment(sent_at,
     moment = slots.next_slot(sent_at, sent_at)
     assert sent_at < moment <= sent_at + interval + 1e-9
     slot_start = moment - interval
-    for other in (slot_start + 1e-9, (slot_start + moment) / 2, moment - 1e-9):
-        assert slots.next_slot(other, other) == pytest.approx(moment)
+    for other in (slot_start + 1e-9, (slot_start + moment) / 2,
+                  moment - 2 * run_slots.SAME_MOMENT):
+        assert slots.next_slot(other, other) == pytest.approx(moment, abs=1e-9)
+
+
+@pytest.mark.parametrize("interval", [run_slots.MIN_INTERVAL, 0.015, run_slots.MAX_INTERVAL])
+def test_a_stream_that_sent_at_a_slots_end_sends_next_a_slot_later(interval):
+    """A stream that waited for a slot's end and sent then (at the moment `next_slot` gave,
+    or a microsecond either side of it) waits a whole slot, not none: its send is in the
+    slot that ends there. Loop times of a day's uptime, where the float of a slot's end
+    divided again by the length can fall short of it."""
+    slots = RunSlots(Readings())
+    slots.interval = interval
+    for k in range(8_640_000 - 2_000, 8_640_000):
+        end = slots.next_slot(k * interval, k * interval)  # as a stream waits for it
+        for sent_at in (end, end - 0.5e-6, end + 0.5e-6):
+            assert slots.next_slot(sent_at, sent_at) - end == pytest.approx(interval, abs=1e-6)
 
 
 def test_a_stream_whose_slot_has_passed_sends_at_once():

@@ -229,11 +229,12 @@ def test_runs_replay_then_tail_in_runs_no_longer_than_asked(server):
 
 
 def test_streams_in_runs_send_in_their_servers_slots(server):
-    """At most one message a slot: with the server's slots held at the longest, events sent
-    10 ms apart come a slot's worth at a time."""
+    """At most one message a slot: with the server's slots held near the longest, events
+    sent 10 ms apart come a slot's worth at a time. (The slots end off whole milliseconds,
+    where uvloop's timers, counted in them, may fire a little before a slot's end.)"""
     hub = server.service.hub
     kept, hub.run_slots = hub.run_slots, RunSlots(busy=lambda: None)  # never reviewed
-    hub.run_slots.interval = run_slots.MAX_INTERVAL
+    slot = hub.run_slots.interval = run_slots.MAX_INTERVAL - 0.0005
     try:
         session = create_session(server)
         head = server.sessions.GetSession(
@@ -253,7 +254,7 @@ def test_streams_in_runs_send_in_their_servers_slots(server):
     finally:
         hub.run_slots = kept
     # One message at once, then one at most each time a slot ends.
-    assert len(reader.runs) <= took / run_slots.MAX_INTERVAL + 2
+    assert len(reader.runs) <= took / slot + 2
     assert max(reader.runs) > 1
 
 

@@ -147,4 +147,5 @@ class SessionService(SessionResourceMethods, session_pb2_grpc.SessionServiceServ
                 for message in convert.stream_runs(item):
                     yield message
             else:
-                yield convert.stream_item(item[0])
+                for event in item:
+                    yield convert.stream_item(event)

@@ -104,7 +104,9 @@ class Events:
                      after_event_id: str, per_message: int = 0
                      ) -> AsyncIterator[list[Event] | Heartbeat]:
         """Replays after the cursor, then follows; without a cursor, follows new events only.
-        Events come in runs of consecutive events, at most `per_message` a run (0: one)."""
+        Events come in runs of consecutive events, at most `per_message` a run (0: as many
+        as are ready, for a caller that sends them one a message: a generator step a run,
+        not an event, in the loop's busiest path)."""
         require_id("session_id", session_id, ids.SESSION)
         if not 0 <= per_message <= EVENTS_PER_MESSAGE_MAX:
             raise InvalidArgument.one("max_events_per_message",
@@ -136,7 +138,7 @@ class Events:
             last = start
             try:
                 async for item in follow(self.store, sub, ws, session_id, start,
-                                         self.heartbeat_seconds, per_message or 1,
+                                         self.heartbeat_seconds, per_message,
                                          self.hub.run_slots):
                     yield item
                     if not isinstance(item, Heartbeat):

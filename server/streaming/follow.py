@@ -26,7 +26,8 @@ async def follow(store: Store, sub: Subscription, ws: str, session_id: str,
                  after_sequence: int, heartbeat_seconds: float, per_message: int,
                  slots: RunSlots) -> AsyncIterator[list[Event] | Heartbeat]:
     """Yields every event after `after_sequence` in order, then new ones as they commit, in
-    runs of consecutive events: as many as are ready, at most `per_message` a run.
+    runs of consecutive events: as many as are ready, at most `per_message` a run (0: no
+    limit, and no slots).
 
     `sub` must have been subscribed before the caller read the session's head, so nothing
     committed after that read can be missed. Ends after a terminal event or a delete.
@@ -36,6 +37,7 @@ async def follow(store: Store, sub: Subscription, ws: str, session_id: str,
     loop = asyncio.get_running_loop()
     beat_at = loop.time() + heartbeat_seconds  # moved on by whatever is sent, nothing else
     sent_at = -1.0  # long ago
+    slot = -1.0  # the last slot this stream waited for
     paced = False  # the last run sent came from the feed: this stream is busy
     stored_to = 0  # a head the database was found to be behind (only after a delete)
     while True:
@@ -48,7 +50,8 @@ async def follow(store: Store, sub: Subscription, ws: str, session_id: str,
             # next slot at once rather than wait for news and then sleep the rest: under
             # load, news comes within a slot, and that saves a wake-up a message.
             now = loop.time()
-            wait = slots.next_slot(sent_at, now) - now
+            slot = slots.next_slot(sent_at, now)
+            wait = slot - now
             paced = False
             if wait > 0:
                 await asyncio.sleep(wait)
@@ -71,15 +74,19 @@ async def follow(store: Store, sub: Subscription, ws: str, session_id: str,
             ready, from_db = stored, True
         if ready:
             ended = _through_terminal(ready)
-            for start in range(0, len(ready), per_message):
-                run = ready[start:start + per_message]
+            step = per_message or len(ready)
+            for start in range(0, len(ready), step):
+                run = ready[start:start + step]
                 yield run
                 last = run[-1].sequence
             sub.taken = last
             if ended:
                 return
             paced = not from_db
-            sent_at = loop.time()
+            # Sent in the slot it waited for even when its timer fired a little before the
+            # slot's end (uvloop's timers count whole milliseconds from the start of the
+            # loop's turn): counted in the slot before, it would send again at once.
+            sent_at = max(loop.time(), slot)
             beat_at = sent_at + heartbeat_seconds
             continue
         if sub.deleted:

@@ -24,6 +24,7 @@ has none.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 
@@ -31,6 +32,8 @@ from collections.abc import Callable
 MIN_INTERVAL = 0.010
 # The longest: under any load, an event of a busy stream waits at most this long for its slot.
 MAX_INTERVAL = 0.100
+# Loop times closer than this are one moment (a microsecond; loop times are in seconds).
+SAME_MOMENT = 1e-6
 # How often the length is reviewed (only while streams are busy: they ask for slots).
 REVIEW_S = 0.5
 # Busy shares of the loop's thread (running, or ready to run and waiting for a CPU): at or
@@ -64,7 +67,9 @@ class RunSlots:
         if self._reviewed_at is None or now >= self._reviewed_at + REVIEW_S:
             self._review(now)
         interval = self.interval
-        return (sent_at // interval + 1) * interval
+        # A send at a slot's end belongs to the slot it ends, not the one before: the end
+        # as a float (k * interval) may fall a hair short of k slots when divided again.
+        return (math.floor((sent_at + SAME_MOMENT) / interval) + 1) * interval
 
     def _review(self, now: float) -> None:
         # Reviews come only while streams are busy. After a quiet spell the window spans
