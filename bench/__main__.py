@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,26 +29,35 @@ from managedagents.v1 import (
 from tqdm import tqdm
 
 from bench import baseline, growth, report
-from bench.load import Measured, measure, percentiles
+from bench.load import Measured, frame, h2load_drain, measure, percentiles
 from bench.processes import Process, start_baseline, start_service
+from bench.stream_client import MARK
+from server import event_loop
 from server.streaming import run_slots
 
 SIZES = {
     "tiny": {"requests": 300, "rate": 50, "seconds": 1, "spread": 5, "fan": 4, "idle": 100,
              "heartbeat": 1, "events": (100, 2_000), "sessions": (10, 200), "samples": 50,
-             "ceiling": 50, "repeats": 3},
+             "ceiling": 50, "repeats": 3, "drain": (300, 1)},
     "quick": {"requests": 3_000, "rate": 500, "seconds": 3, "spread": 100, "fan": 100,
               "idle": 1_000, "heartbeat": 2, "events": (1_000, 100_000),
-              "sessions": (100, 10_000), "samples": 200, "ceiling": 500, "repeats": 1},
+              "sessions": (100, 10_000), "samples": 200, "ceiling": 500, "repeats": 1,
+              "drain": (5_000, 2)},
     "full": {"requests": 20_000, "rate": 1_000, "seconds": 10, "spread": 100, "fan": 100,
              "idle": 10_000, "heartbeat": 5, "events": (1_000, 1_000_000),
-             "sessions": (100, 100_000), "samples": 500, "ceiling": 2_000, "repeats": 3},
+             "sessions": (100, 100_000), "samples": 500, "ceiling": 2_000, "repeats": 3,
+             "drain": (20_000, 4)},
 }
 GROWTH_ROUNDS = 5
 ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 SERVICE = "/managedagents.v1.SessionService/"
 FLOOR = "floor: bare grpc.aio + one PostgreSQL read"
-CEILING = "ceiling: bare grpc.aio + the service's accept loops"
+CEILING = "ceiling: bare grpc.aio + the service's accept loops and event loop"
+# The loop the service runs on by default (server/event_loop.py). The baseline runs on
+# asyncio's own, as issue 6 defines it; the ceiling, the floor and the busiest case's bare
+# twin run on the service's, so that they differ from the service only by its own work.
+SERVICE_LOOP = ["--event-loop", event_loop.DEFAULT]
+PY_DRAINS = "4 Python processes"  # as the delivery cases' subscribers
 RUN = 100  # max_events_per_message of the subscribers that ask for runs of events
 MIXED = "Busiest delivery case beside bare grpc.aio doing its calls and stream messages"
 ROUNDS = 3  # of baseline-then-call, for each call's ratio
@@ -152,9 +162,10 @@ def unary(backend: str, size: dict, workdir: Path, base: list[Process]) -> list[
                 event_pb2.Event(user_message=event_pb2.UserMessage(text="hello"))])
             # The baseline accepting calls as the service does; on PostgreSQL, the floor for
             # a call with one PostgreSQL round trip. Each beside the bare baseline.
-            variants = [(CEILING, ["--accept-loops"])]
+            variants = [(CEILING, ["--accept-loops", *SERVICE_LOOP])]
             if backend == "postgres":
-                variants.append((FLOOR, ["--read-url", psycopg_url(url), "--read-id", sid]))
+                variants.append((FLOOR, ["--read-url", psycopg_url(url), "--read-id", sid,
+                                         *SERVICE_LOOP]))
             for name, args in variants:
                 beside, call = _bare_variant(name, reply, args, base[0].address, n)
                 baselines.append(beside)
@@ -219,6 +230,7 @@ def streaming(size: dict, workdir: Path
         service.keep_loop_on(LOOP_CPUS)
         try:
             seeded = Seeded(service.address, size["spread"])
+            streams = size["fan"] // 4 * 4  # the subscribers, spread evenly over 4 processes
             fan = f"1 session x {size['fan']} subscribers"
             # One event a message last: the service cannot send what it asks, and the
             # streams catch up for long after the sends; the other cases start on a quiet
@@ -249,20 +261,35 @@ def streaming(size: dict, workdir: Path
             event = seeded.sessions.ListEvents(session_pb2.ListEventsRequest(
                 session_id=seeded.ids[0], page_size=1)).events[0]
             message = session_pb2.StreamEventsResponse(event=event).SerializeToString()
+            replayed = (_replay_fanout(service, seeded, streams, size)
+                        if shutil.which("h2load") else 0.0)
             seeded.close()
         finally:
             service.stop()
-    streams = size["fan"] // 4 * 4  # the subscribers, spread evenly over 4 processes
     ceiling = _fanout_ceiling(message, streams, 4, size["ceiling"])
     wanted = size["rate"] * size["fan"]
     fanout = [
-        [f"bare grpc.aio: {streams} streams, {len(message)}-byte messages",
+        [f"bare grpc.aio: {streams} streams, {len(message)}-byte messages", PY_DRAINS,
          f"{ceiling:.0f}", "1.00"],
-        [f"service: 1 session x {streams} subscribers (delivered)", f"{fan_rate:.0f}",
-         f"{fan_rate / ceiling:.2f}"],
-        [f"asked: {size['rate']:,} events/s x {size['fan']} subscribers", f"{wanted:.0f}",
-         f"{wanted / ceiling:.2f}"],
+        [f"service: 1 session x {streams} subscribers, one event a message (delivered)",
+         PY_DRAINS, f"{fan_rate:.0f}", f"{fan_rate / ceiling:.2f}"],
     ]
+    most = ceiling
+    if replayed:
+        bare_h2load = _fanout_ceiling_h2load(message, streams, size["drain"][1])
+        on_service_loop = _fanout_ceiling_h2load(message, streams, size["drain"][1],
+                                                 *SERVICE_LOOP)
+        most = max(most, bare_h2load, on_service_loop)
+        fanout += [
+            [f"bare grpc.aio: {streams} streams, {len(message)}-byte messages", "h2load",
+             f"{bare_h2load:.0f}", "1.00"],
+            [f"bare grpc.aio on the service's event loop ({event_loop.DEFAULT}): the same",
+             "h2load", f"{on_service_loop:.0f}", f"{on_service_loop / bare_h2load:.2f}"],
+            [f"service: {streams} streams replaying one session's stored events",
+             "h2load", f"{replayed:.0f}", f"{replayed / bare_h2load:.2f}"],
+        ]
+    fanout.append([f"asked: {size['rate']:,} events/s x {size['fan']} subscribers", "-",
+                   f"{wanted:.0f}", f"{wanted / most:.2f} x the most bare grpc.aio pushed"])
     # The last case's work, by a bare server: as many calls a second, and to as many streams
     # a message as often as the service sent them one (its slots follow its load), each the
     # size of the run such a slot gathers.
@@ -291,7 +318,7 @@ def _mixed_ceiling(streams: int, message_bytes: int, interval_ms: int,
     """A bare grpc.aio server's calls a second taken, call round trip p50/p99 and CPU in
     cores, while `streams` streams are each sent a message every `interval_ms`."""
     # About a SendEventsResponse; calls accepted as the service accepts them.
-    server = start_baseline(b"\x0a" * 200, "--accept-loops")
+    server = start_baseline(b"\x0a" * 200, "--accept-loops", *SERVICE_LOOP)
     server.keep_loop_on(LOOP_CPUS)
     each = int((size["seconds"] + 30) * 1000 / interval_ms)  # outlasts the sends; stopped after
     drains = [_client("drain", "--address", server.address, "--subscribers",
@@ -371,6 +398,39 @@ def _fanout_ceiling(message: bytes, streams: int, processes: int, each: int) -> 
     finally:
         server.stop()
     return max(1.0, sum(r["messages"] for r in results) / max(r["seconds"] for r in results))
+
+
+def _fanout_ceiling_h2load(message: bytes, streams: int, seconds: float,
+                           *extra: str) -> float:
+    """Stream messages a second a bare grpc.aio process pushes to `streams` streams drained
+    by h2load, whose cost per message is next to nothing: the server's own limit."""
+    server = start_baseline(message, *extra)
+    server.keep_loop_on(LOOP_CPUS)
+    try:
+        got = h2load_drain(server.address, baseline.STREAM_METHOD, str(10**9).encode(),
+                           streams, seconds, CLIENT_CPU)
+    finally:
+        server.stop()
+    return got / len(frame(message)) / seconds  # (h2load counts the prefixes)
+
+
+def _replay_fanout(service: Process, seeded: Seeded, streams: int, size: dict) -> float:
+    """Stream messages a second the service sends to `streams` streams replaying one
+    session's stored events from its start, drained by h2load (one event a message)."""
+    events, seconds = size["drain"]
+    sid = seeded.sessions.CreateSession(seeded.create).id
+    for start in range(0, events, 100):  # user.messages like the delivery cases' own
+        seeded.sessions.SendEvents(session_pb2.SendEventsRequest(session_id=sid, events=[
+            event_pb2.Event(user_message=event_pb2.UserMessage(text=f"{MARK}{time.time_ns()}"))
+            for _ in range(min(100, events - start))]))
+    event = next(e for e in seeded.sessions.ListEvents(session_pb2.ListEventsRequest(
+        session_id=sid, page_size=5)).events if e.HasField("user_message"))
+    message = frame(session_pb2.StreamEventsResponse(event=event).SerializeToString())
+    _quiet(service)
+    request = session_pb2.StreamEventsRequest(session_id=sid, after_sequence=0)
+    got = h2load_drain(service.address, SERVICE + "StreamEvents", request.SerializeToString(),
+                       streams, seconds, CLIENT_CPU)
+    return got / len(message) / seconds
 
 
 def _client(*args: str) -> subprocess.Popen[str]:
@@ -594,7 +654,7 @@ def main() -> None:
                                               "delivered", STOLEN, "p99 ms of each run",
                                               "target"],
         "Stream fan-out: messages a second from one process": [
-            "sender", "stream messages/s", "ratio to bare grpc.aio"],
+            "sender", "drained by", "stream messages/s", "ratio to bare grpc.aio drained alike"],
         MIXED: ["server", "calls/s taken", "call p50 ms", "call p99 ms", "server CPU, cores",
                 STOLEN],
         "Idle streams": ["streams", "server RSS", "memory per stream", "heartbeats on time",
@@ -614,11 +674,13 @@ def main() -> None:
              "SendEvents appends to one session, so every call takes that session's lock.",
              "Ceiling: the bare baseline, but its calls are accepted as the service accepts "
              "them, many at a time (server/accept_loops.py), not by grpc.aio's own loop, "
-             "which accepts one call every few turns of the event loop. The target ratios "
-             "are to the bare baseline, as the issue defines it.",
+             "which accepts one call every few turns of the event loop, and it runs on the "
+             f"service's event loop ({event_loop.DEFAULT}; the baseline on asyncio's own). "
+             "The target ratios are to the bare baseline, as the issue defines it.",
              *(["PostgreSQL floor: the bare baseline, but each call first reads the session "
-                "row as the service does (psycopg async, prepared, 8 held connections): a "
-                "ceiling for any call with one PostgreSQL round trip on this machine."]
+                "row as the service does (psycopg async, prepared, 8 held connections), on the "
+                "service's event loop: a ceiling for any call with one PostgreSQL round trip "
+                "on this machine."]
                if "unary/postgres" in steps else []),
              "PostgreSQL: ANALYZE runs before ListSessions (what autovacuum does within a "
              "minute); right after the CreateSession load the planner would still sort the "
@@ -637,10 +699,16 @@ def main() -> None:
              f"to spare up to {run_slots.MAX_INTERVAL * 1000:.0f} ms while it has none "
              "(server/streaming/run_slots.py).",
              "Fan-out: the bare grpc.aio server sends one constant stream message (the size of "
-             "a delivered event) as fast as it can to as many streams, drained by as many "
-             "client processes: the most one Python process can push on this machine. The "
-             "service's row counts the stream messages its subscribers got, from the first "
-             "to arrive to the last (one event a message).",
+             "a delivered event) as fast as it can to as many streams. Drained by the "
+             "delivery cases' Python subscriber processes, the clients' core is as much the "
+             "limit as the server; drained by h2load (a C client, 4 connections, next to "
+             "nothing a message; for "
+             f"{size['drain'][1]} s), the server alone is. The "
+             "service's Python-drained row counts the stream messages its subscribers got, "
+             "from the first to arrive to the last (one event a message, live); its "
+             "h2load-drained row, as many streams replaying one session's "
+             f"{size['drain'][0]:,} stored user.messages from its start (one event a "
+             "message). 'Asked' is against the most a bare server pushed either way.",
              "Before each part the bench flushes what earlier parts wrote (PostgreSQL "
              "CHECKPOINT, sync) and waits for the machine to be quiet, so that no part pays "
              "for another's writes at its own fsyncs.",
@@ -656,7 +724,7 @@ def main() -> None:
              "stream messages a second over its streams), each of the size of the run a "
              "slot that long gathers: the calls and stream "
              "messages of the last delivery case with none of the service's work (its calls "
-             "accepted by the service's accept loops). A call's "
+             "accepted by the service's accept loops, on the service's event loop). A call's "
              "round trip is from the sender; the server's CPU is all its threads' while the "
              "sender ran.",
              f"'{STOLEN}': the share of the machine's CPU time (all cores) the hypervisor "

@@ -13,7 +13,8 @@ work.
 
 With `--accept-loops`, its calls are accepted by the service's accept loops
 (server/accept_loops.py), many at a time, not by grpc's own one at a time: the ceiling for a
-server that accepts calls as the service does."""
+server that accepts calls as the service does. With `--event-loop uvloop`, it runs on the
+service's own loop (server/event_loop.py); by default on asyncio's, as the baseline."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg.rows import namedtuple_row
 
+from server import event_loop
 from server.accept_loops import AcceptLoops, supported
 
 METHOD = "/bench.Baseline/Get"
@@ -100,9 +102,11 @@ def main() -> None:
     parser.add_argument("--read-id", default="", help="the session each call reads")
     parser.add_argument("--accept-loops", action="store_true",
                         help="accept calls as the service does (server/accept_loops.py)")
+    parser.add_argument("--event-loop", choices=event_loop.KINDS, default="asyncio",
+                        help="the loop to run on (the service's default: uvloop)")
     args = parser.parse_args()
-    asyncio.run(serve(args.port, args.reply_file.read_bytes(), args.read_url, args.read_id,
-                      args.accept_loops))
+    event_loop.run(serve(args.port, args.reply_file.read_bytes(), args.read_url, args.read_id,
+                         args.accept_loops), args.event_loop)
 
 
 if __name__ == "__main__":

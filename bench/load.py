@@ -85,6 +85,27 @@ def h2load(address: str, path: str, body: bytes, requests: int, clients: int,
     return float(found.group(1))
 
 
+def h2load_drain(address: str, path: str, body: bytes, streams: int, seconds: float,
+                 cpu: int | None) -> int:
+    """Opens `streams` server-streaming calls with h2load (4 connections) and counts the
+    bytes of stream messages (with their gRPC prefixes) it received in `seconds`: a client
+    that costs next to nothing per message, so the server alone sets the rate. The calls
+    must outlast the window. `cpu`: the core h2load runs on. (No warm-up: h2load counts the
+    data it receives during one, but not the time.)"""
+    with tempfile.NamedTemporaryFile(suffix=".bin") as data:
+        Path(data.name).write_bytes(frame(body))
+        pin = ["taskset", "-c", str(cpu)] if cpu is not None and shutil.which("taskset") else []
+        out = subprocess.run(
+            [*pin, "h2load", "-c", "4", "-m", str(max(1, streams // 4)), "-t", "1",
+             "-D", str(seconds),
+             "-H", "content-type: application/grpc", "-H", "te: trailers", "-d", data.name,
+             f"http://{address}{path}"], capture_output=True, text=True, check=True).stdout
+    found = re.search(r"\((\d+)\) data", out)
+    if found is None:
+        raise RuntimeError(f"cannot read h2load's output:\n{out}")
+    return int(found.group(1))
+
+
 def python_load(address: str, path: str, body: bytes, requests: int, clients: int) -> float:
     """Requests per second from `clients` Python processes, each with 16 calls in flight."""
     per = max(1, requests // clients)

@@ -9,7 +9,7 @@ import logging
 import signal
 import sys
 
-from server import chat, config, reference_runtime
+from server import chat, config, event_loop, reference_runtime
 from server.app import create_server
 from server.store import migrate
 
@@ -103,7 +103,11 @@ def main(argv: list[str] | None = None) -> int:
                   "`python -m server migrate --database-url ...` first", current or "nothing",
                   head)
         return 2
-    asyncio.run(serve(settings, args.reference_runtimes))
+    problem = event_loop.unusable(settings.event_loop)
+    if problem is not None:
+        log.error("%s", problem)
+        return 2
+    event_loop.run(serve(settings, args.reference_runtimes), settings.event_loop)
     return 0
 
 

@@ -6,6 +6,8 @@ import argparse
 import os
 from dataclasses import dataclass, fields
 
+from server import event_loop
+
 DEFAULT_DATABASE_URL = "sqlite:///var/sessions.db"
 
 
@@ -26,6 +28,7 @@ class Settings:
     file_max_bytes: int = 50 * 2**20
     session_files_max_bytes: int = 500 * 2**20
     log_level: str = "INFO"
+    event_loop: str = event_loop.DEFAULT
 
 
 HELP = {
@@ -41,6 +44,7 @@ HELP = {
     "file_max_bytes": "largest file an upload may store, in bytes",
     "session_files_max_bytes": "most bytes of ready files one session may hold",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
+    "event_loop": "uvloop (where installed: faster) or asyncio",
 }
 
 

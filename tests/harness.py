@@ -6,7 +6,7 @@ import asyncio
 import threading
 import uuid
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -21,6 +21,8 @@ from sqlalchemy.engine import make_url
 
 from server.app import Service, create_server
 from server.config import Settings
+from server.event_loop import DEFAULT as DEFAULT_LOOP
+from server.event_loop import new_event_loop
 from server.store import migrate
 
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -68,7 +70,8 @@ class RunningServer:
     agents: Any = None
     environments: Any = None
     runtime: Any = None
-    _loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
+    event_loop: str = DEFAULT_LOOP  # as the server runs by default
+    _loop: asyncio.AbstractEventLoop | None = None
     _thread: threading.Thread | None = None
 
     def start(self) -> RunningServer:
@@ -81,7 +84,9 @@ class RunningServer:
                             lease_sweep_seconds=self.lease_sweep_seconds,
                             head_poll_seconds=self.head_poll_seconds,
                             file_max_bytes=self.file_max_bytes,
-                            session_files_max_bytes=self.session_files_max_bytes)
+                            session_files_max_bytes=self.session_files_max_bytes,
+                            event_loop=self.event_loop)
+        self._loop = new_event_loop(self.event_loop)
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
         self.service = self.call(self._start(settings))
@@ -104,6 +109,7 @@ class RunningServer:
 
     def submit(self, coro: Any) -> Future[Any]:
         """Starts a coroutine on the server's event loop (a client can run there too)."""
+        assert self._loop is not None, "not started"
         return asyncio.run_coroutine_threadsafe(coro, self._loop)
 
     def stop(self) -> None:
@@ -113,6 +119,7 @@ class RunningServer:
             self.channel.close()
         if self.service is not None:
             self.call(self.service.stop(grace=1))
+        assert self._loop is not None
         self._loop.call_soon_threadsafe(self._loop.stop)
         if self._thread is not None:
             self._thread.join(timeout=10)

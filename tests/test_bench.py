@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -22,9 +23,14 @@ def test_the_bench_runs_and_writes_its_report(tmp_path):
                  "SendEvents"):
         assert f"| {call}" in report
     assert "| bare grpc.aio: " in report  # the fan-out ceiling was measured
+    if shutil.which("h2load"):  # and the fan-out with a client that costs next to nothing
+        for sender in ("bare grpc.aio: 4 streams", "bare grpc.aio on the service's event loop",
+                       "service: 4 streams replaying"):
+            assert re.search(rf"\| {re.escape(sender)}[^|]* \| h2load \| [1-9]\d* \|",
+                             report), sender
     # The baseline accepting calls as the service does, measured beside the bare one.
     assert re.search(r"\| sqlite \| ceiling: bare grpc.aio \+ the service's accept loops "
-                     r"\| [1-9]\d* \|", report)
+                     r"and event loop \| [1-9]\d* \|", report)
     # The busiest case's sends, by the service and by the bare server: each took calls
     # and used CPU.
     for server in ("bare grpc.aio: 50 unary calls/s", "service: SendEvents beside"):

@@ -1,4 +1,5 @@
-"""`python -m server serve` itself: what it does to the process once the server is up."""
+"""`python -m server serve` itself: what it does to the process once the server is up, and
+the event loop it runs on."""
 
 from __future__ import annotations
 
@@ -6,9 +7,14 @@ import asyncio
 import gc
 import signal
 
-from server import config
-from server.__main__ import serve
+import pytest
+
+from server import config, event_loop
+from server.__main__ import main, serve
 from server.store import migrate
+from tests.harness import RunningServer
+from tests.helpers import create_session, message, send
+from tests.reader import Reader
 
 
 def test_the_accept_loops_requests_are_out_of_the_collectors_reach(tmp_path):
@@ -43,3 +49,39 @@ def test_the_accept_loops_requests_are_out_of_the_collectors_reach(tmp_path):
         gc.set_threshold(*thresholds)
     assert seen["frozen"] > 10_000
     assert seen["requests"] == 0
+
+
+@pytest.mark.parametrize("kind", event_loop.KINDS)
+def test_the_server_serves_and_streams_on_either_event_loop(new_database, kind):
+    """uvloop by default (where installed), asyncio's own when asked: the same calls and
+    streams on each."""
+    running = RunningServer(database_url=new_database(), event_loop=kind).start()
+    try:
+        loop_class = running.call(_loop_class())
+        assert ("uvloop" in loop_class) == (kind == "uvloop"), loop_class
+        session = create_session(running)
+        reader = Reader(running, session_id=session.id, after_sequence=0,
+                        max_events_per_message=10)
+        sent = [send(running, session.id, message(f"hello {i}"))[0] for i in range(5)]
+        got = reader.until(lambda e: e.id == sent[-1].id)
+        assert [e.id for e in got if e.type == "user.message"] == [e.id for e in sent]
+        reader.close()
+    finally:
+        running.stop()
+
+
+async def _loop_class() -> str:
+    loop = asyncio.get_running_loop()
+    return f"{type(loop).__module__}.{type(loop).__name__}"
+
+
+def test_the_default_event_loop_is_uvloop_where_it_is_installed():
+    assert config.Settings().event_loop == "uvloop"  # (a dependency on this platform)
+
+
+@pytest.mark.parametrize("asked", ["tokio", "UVLOOP", ""])
+def test_an_event_loop_that_cannot_run_is_refused_naming_the_setting(tmp_path, caplog, asked):
+    url = f"sqlite:///{tmp_path}/serve.db"
+    migrate.upgrade(url)
+    assert main(["serve", "--database-url", url, "--event-loop", asked]) == 2
+    assert "event_loop" in caplog.text and repr(asked) in caplog.text
