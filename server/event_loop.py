@@ -1,5 +1,5 @@
 """The event loop the server runs on: uvloop (a dependency wherever it builds) unless told
-otherwise, else asyncio's own.
+otherwise, and asyncio's own where uvloop is not installed.
 
 Measured on one 2-core machine, the same code on each loop, alternating runs: 100 streams
 replaying a session, read by h2load, 49,500-49,700 stream messages a second on asyncio's
@@ -8,8 +8,9 @@ CreateSession 5,658 against 6,402, SendEvents 4,889 against 5,267 (`make bench-q
 gRPC's own work per message and per call is the same on both: uvloop makes the loop's
 share cheaper (its callbacks, timers and futures' wake-ups).
 
-Its timers count whole milliseconds (asyncio's, the clock's resolution), which the run
-slots allow for (server/streaming/follow.py)."""
+uvloop's timers count whole milliseconds (asyncio's, to the clock's resolution): a busy
+stream's timer may fire a little before its slot's end, which `follow` allows for
+(server/streaming/follow.py)."""
 
 from __future__ import annotations
 

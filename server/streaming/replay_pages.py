@@ -7,7 +7,9 @@ subscribers catching up on one session read every page 100 times, and turned eve
 into an event 100 times (a fifth of the event loop's time while 100 streams replayed, under
 py-spy). Here they read pages on fixed boundaries, so that streams a few events apart ask
 for the same page; a read in flight is shared by every stream that asks for its page, and a
-full page is kept for a moment for the streams that come to it next.
+full page is kept for a moment for the streams that come to it next. (100 streams replaying
+one session from its start, read by h2load, alternating runs: 32,700-33,000 stream messages
+a second, each stream reading its own pages; 46,000-48,600 sharing them.)
 
 A kept page holds events as they were read: the same as a stream reading the page itself
 just then would have sent. (A stream sends each event once; the feed's events are likewise
