@@ -257,10 +257,8 @@ def streaming(size: dict, workdir: Path
                                case_sends, rate)
             rows = [found[case][0] for case in ("spread", "one", "runs")]  # as reported
             sends, fan_rate = found["runs"][1], found["one"][2]
-            # One delivered event as a stream message: what the ceiling sends, at its size.
-            event = seeded.sessions.ListEvents(session_pb2.ListEventsRequest(
-                session_id=seeded.ids[0], page_size=1)).events[0]
-            message = session_pb2.StreamEventsResponse(event=event).SerializeToString()
+            # A delivered event as a stream message: what the ceilings send, at its size.
+            message = _stream_messages(seeded, seeded.ids[0])[1]
             replayed = (_replay_fanout(service, seeded, streams, size)
                         if shutil.which("h2load") else 0.0)
             seeded.close()
@@ -423,14 +421,25 @@ def _replay_fanout(service: Process, seeded: Seeded, streams: int, size: dict) -
         seeded.sessions.SendEvents(session_pb2.SendEventsRequest(session_id=sid, events=[
             event_pb2.Event(user_message=event_pb2.UserMessage(text=f"{MARK}{time.time_ns()}"))
             for _ in range(min(100, events - start))]))
-    event = next(e for e in seeded.sessions.ListEvents(session_pb2.ListEventsRequest(
-        session_id=sid, page_size=5)).events if e.HasField("user_message"))
-    message = frame(session_pb2.StreamEventsResponse(event=event).SerializeToString())
+    each = frame(b"") + _stream_messages(seeded, sid)[0]  # h2load counts the prefixes
     _quiet(service)
     request = session_pb2.StreamEventsRequest(session_id=sid, after_sequence=0)
     got = h2load_drain(service.address, SERVICE + "StreamEvents", request.SerializeToString(),
                        streams, seconds, CLIENT_CPU)
-    return got / len(message) / seconds
+    return got / len(each) / seconds
+
+
+def _stream_messages(seeded: Seeded, sid: str) -> tuple[bytes, bytes]:
+    """The session's first 100 events as stream messages (one event a message): one of
+    their mean size, and the one of median size. (The first user.message of a session starts
+    its turn and carries the turn's ID; the ones sent meanwhile are queued, without: 145
+    bytes, not 173.)"""
+    events = seeded.sessions.ListEvents(session_pb2.ListEventsRequest(
+        session_id=sid, page_size=100)).events
+    messages = sorted((session_pb2.StreamEventsResponse(event=e).SerializeToString()
+                       for e in events), key=len)
+    mean = round(sum(map(len, messages)) / len(messages))
+    return bytes(mean), messages[len(messages) // 2]
 
 
 def _client(*args: str) -> subprocess.Popen[str]:

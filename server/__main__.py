@@ -97,15 +97,15 @@ def main(argv: list[str] | None = None) -> int:
         migrate.upgrade(settings.database_url)
         log.info("database is at the newest schema")
         return 0
+    problem = event_loop.unusable(settings.event_loop)
+    if problem is not None:
+        log.error("%s", problem)
+        return 2
     current, head = migrate.pending(settings.database_url)
     if current != head:
         log.error("the database schema is at %s, the service needs %s: run "
                   "`python -m server migrate --database-url ...` first", current or "nothing",
                   head)
-        return 2
-    problem = event_loop.unusable(settings.event_loop)
-    if problem is not None:
-        log.error("%s", problem)
         return 2
     event_loop.run(serve(settings, args.reference_runtimes), settings.event_loop)
     return 0

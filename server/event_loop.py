@@ -2,15 +2,15 @@
 otherwise, and asyncio's own where uvloop is not installed.
 
 Measured on one 2-core machine, the same code on each loop, alternating runs: 100 streams
-replaying a session, read by h2load, 49,500-49,700 stream messages a second on asyncio's
-loop against 61,300-62,100 on uvloop; GetSession under h2load 9,743 calls/s against 13,298,
+replaying a session, read by h2load, 56,900-59,000 stream messages a second on asyncio's
+loop against 70,400-71,000 on uvloop; GetSession under h2load 9,743 calls/s against 13,298,
 CreateSession 5,658 against 6,402, SendEvents 4,889 against 5,267 (`make bench-quick`).
 gRPC's own work per message and per call is the same on both: uvloop makes the loop's
 share cheaper (its callbacks, timers and futures' wake-ups).
 
-uvloop's timers count whole milliseconds (asyncio's, to the clock's resolution): a busy
-stream's timer may fire a little before its slot's end, which `follow` allows for
-(server/streaming/follow.py)."""
+uvloop's clock and timers count whole milliseconds (asyncio's, to the clock's resolution):
+a timer may fire while the clock still reads a little before its moment, which `follow`
+allows for (server/streaming/follow.py, TIMER_SLACK)."""
 
 from __future__ import annotations
 

@@ -10,16 +10,18 @@ from typing import Any
 
 import pytest
 
+from server import event_loop
 from server.domain.models import Event
 from server.streaming import replay_pages
 from server.streaming.replay_pages import PAGE, ReplayPages
 
 
 def on_a_loop(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
-    """Runs an async test on a loop of its own (its fixtures and parameters passed on)."""
+    """Runs an async test on a loop of its own, of the kind the server runs on by default
+    (its fixtures and parameters passed on)."""
     @functools.wraps(test)
     def run(*args: Any, **kwargs: Any) -> None:
-        asyncio.run(test(*args, **kwargs))
+        event_loop.run(test(*args, **kwargs), event_loop.DEFAULT)
     return run
 
 
@@ -57,7 +59,7 @@ def sequences(events: list[Event] | None) -> list[int]:
 
 @on_a_loop
 async def test_streams_on_one_page_share_its_read():
-    stored, pages = Stored(3 * PAGE), ReplayPages()
+    stored, pages = Stored(3 * PAGE), ReplayPages(lambda: True)
     stored.held.clear()
     lasts = [0, 1, 57, PAGE - 1, PAGE, PAGE + 3]
     asking = [asyncio.create_task(pages.after(last, stored.read)) for last in lasts]
@@ -74,7 +76,7 @@ async def test_streams_on_one_page_share_its_read():
 @on_a_loop
 async def test_a_full_page_is_kept_for_the_streams_that_come_next_then_let_go(monkeypatch):
     monkeypatch.setattr(replay_pages, "KEEP_S", 0.05)
-    stored, pages = Stored(PAGE), ReplayPages()
+    stored, pages = Stored(PAGE), ReplayPages(lambda: True)
     assert sequences(await pages.after(0, stored.read)) == list(range(1, PAGE + 1))
     assert sequences(await pages.after(150, stored.read)) == list(range(151, PAGE + 1))
     assert stored.reads == [0]
@@ -84,8 +86,16 @@ async def test_a_full_page_is_kept_for_the_streams_that_come_next_then_let_go(mo
 
 
 @on_a_loop
+async def test_a_stream_replaying_alone_keeps_no_pages():
+    stored, pages = Stored(PAGE), ReplayPages(lambda: False)
+    await pages.after(0, stored.read)
+    await pages.after(150, stored.read)
+    assert stored.reads == [0, 0]
+
+
+@on_a_loop
 async def test_at_most_keep_pages_are_kept():
-    stored, pages = Stored((replay_pages.KEEP + 2) * PAGE), ReplayPages()
+    stored, pages = Stored((replay_pages.KEEP + 2) * PAGE), ReplayPages(lambda: True)
     for number in range(replay_pages.KEEP + 2):
         await pages.after(number * PAGE, stored.read)
     newest = (replay_pages.KEEP + 1) * PAGE
@@ -96,7 +106,7 @@ async def test_at_most_keep_pages_are_kept():
 
 @on_a_loop
 async def test_a_partial_page_is_not_kept_the_next_read_sees_what_came_since():
-    stored, pages = Stored(50), ReplayPages()
+    stored, pages = Stored(50), ReplayPages(lambda: True)
     assert sequences(await pages.after(0, stored.read)) == list(range(1, 51))
     stored.add(10)
     assert sequences(await pages.after(50, stored.read)) == list(range(51, 61))
@@ -107,7 +117,7 @@ async def test_a_partial_page_is_not_kept_the_next_read_sees_what_came_since():
 async def test_a_stream_past_a_shared_partial_page_reads_its_own():
     """A stream that knows of events a read already in flight cannot have seen still gets
     them: it reads after its own cursor."""
-    stored, pages = Stored(50), ReplayPages()
+    stored, pages = Stored(50), ReplayPages(lambda: True)
     stored.held.clear()
     first = asyncio.create_task(pages.after(0, stored.read))
     await asyncio.sleep(0.01)
@@ -122,7 +132,7 @@ async def test_a_stream_past_a_shared_partial_page_reads_its_own():
 
 @on_a_loop
 async def test_a_stream_that_closes_mid_read_leaves_the_read_to_the_others():
-    stored, pages = Stored(PAGE), ReplayPages()
+    stored, pages = Stored(PAGE), ReplayPages(lambda: True)
     stored.held.clear()
     closing = asyncio.create_task(pages.after(0, stored.read))
     staying = asyncio.create_task(pages.after(10, stored.read))
@@ -137,7 +147,7 @@ async def test_a_stream_that_closes_mid_read_leaves_the_read_to_the_others():
 
 @on_a_loop
 async def test_a_gone_session_is_none_for_every_stream_and_nothing_is_kept():
-    stored, pages = Stored(PAGE), ReplayPages()
+    stored, pages = Stored(PAGE), ReplayPages(lambda: True)
     stored.gone = True
     stored.held.clear()
     asking = [asyncio.create_task(pages.after(last, stored.read)) for last in (0, 5)]
@@ -150,7 +160,7 @@ async def test_a_gone_session_is_none_for_every_stream_and_nothing_is_kept():
 
 @on_a_loop
 async def test_a_failed_read_fails_every_stream_that_waited_and_the_next_reads_again():
-    stored, pages = Stored(PAGE), ReplayPages()
+    stored, pages = Stored(PAGE), ReplayPages(lambda: True)
     stored.failing = ConnectionError("database unreachable")
     stored.held.clear()
     asking = [asyncio.create_task(pages.after(last, stored.read)) for last in (0, 5)]
@@ -168,7 +178,7 @@ async def test_a_failed_read_fails_every_stream_that_waited_and_the_next_reads_a
 async def test_sequences_missing_from_the_store_are_skipped_not_lost(gap_at, after):
     """Pages are found by sequence, not by position: a page without some sequence still
     gives each stream every event after its cursor."""
-    stored, pages = Stored(2 * PAGE), ReplayPages()
+    stored, pages = Stored(2 * PAGE), ReplayPages(lambda: True)
     stored.events = [e for e in stored.events if e.sequence != gap_at]
     got = sequences(await pages.after(after, stored.read))
     end = (after // PAGE + 1) * PAGE

@@ -14,6 +14,11 @@ from server.store import Store
 from server.streaming.hub import Subscription
 from server.streaming.run_slots import RunSlots
 
+# uvloop's clock and timers count whole milliseconds: a timer set for a moment can fire
+# while the clock still reads a little before it. A moment this close has come (else an idle
+# stream would set its heartbeat's timer again and again until the clock moved on).
+TIMER_SLACK = 0.001
+
 
 @dataclass(frozen=True, slots=True)
 class Heartbeat:
@@ -83,16 +88,16 @@ async def follow(store: Store, sub: Subscription, ws: str, session_id: str,
             if ended:
                 return
             paced = not from_db
-            # Sent in the slot it waited for even when its timer fired a little before the
-            # slot's end (uvloop's timers count whole milliseconds from the start of the
-            # loop's turn): counted in the slot before, it would send again at once.
+            # Sent in the slot it waited for, even when its timer fired while the clock
+            # still read a little before the slot's end (see TIMER_SLACK): counted in the
+            # slot before, it would send again at once.
             sent_at = max(loop.time(), slot)
             beat_at = sent_at + heartbeat_seconds
             continue
         if sub.deleted:
             yield [_deleted(session_id, last)]
             return
-        if loop.time() >= beat_at:
+        if loop.time() + TIMER_SLACK >= beat_at:
             yield Heartbeat(last)
             beat_at = loop.time() + heartbeat_seconds
             continue

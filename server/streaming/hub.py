@@ -41,7 +41,8 @@ class Feed:
         self.deleted = False
         self.streams: set[Subscription] = set()
         self.waiting: set[Subscription] = set()  # streams asleep until news
-        self.replay = ReplayPages()  # what its streams behind the feed read from the database
+        # What its streams behind the feed read from the database, shared between them.
+        self.replay = ReplayPages(lambda: len(self.streams) > 1)
         self._trim_at = TRIM_EVERY
 
     def add(self, new_events: list[Event]) -> None:

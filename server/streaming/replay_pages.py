@@ -8,12 +8,16 @@ into an event 100 times (a fifth of the event loop's time while 100 streams repl
 py-spy). Here they read pages on fixed boundaries, so that streams a few events apart ask
 for the same page; a read in flight is shared by every stream that asks for its page, and a
 full page is kept for a moment for the streams that come to it next. (100 streams replaying
-one session from its start, read by h2load, alternating runs: 32,700-33,000 stream messages
-a second, each stream reading its own pages; 46,000-48,600 sharing them.)
+one session from its start, read by h2load, alternating runs: 40,100 stream messages a
+second, each stream reading its own pages; 54,000-55,600 sharing them.)
 
-A kept page holds events as they were read: the same as a stream reading the page itself
-just then would have sent. (A stream sends each event once; the feed's events are likewise
-those published at commit.)
+A kept page holds events as they were read, up to KEEP_S ago: an event's processed_at or
+turn_id set since, or the session's delete, is not in it. A stream sends each event once,
+as it finds it, and the feed's events are likewise as they were at commit; a stream that
+reaches the end of what is kept reads the database again (and finds a delete there).
+
+Pages are kept only while the session has more than one stream: a stream replaying alone
+reads each page once anyway, and memory holds one page of its, not several.
 """
 
 from __future__ import annotations
@@ -41,9 +45,10 @@ class ReplayPages:
     """One session's pages of stored events, shared by its streams. Used on the event loop
     only."""
 
-    def __init__(self) -> None:
+    def __init__(self, shared: Callable[[], bool]) -> None:
+        self._shared = shared  # whether the session has other streams that may read a page
         self._kept: dict[int, list[Event]] = {}  # full pages by number, oldest read first
-        self._reading: dict[int, asyncio.Future[list[Event] | None]] = {}
+        self._reading: dict[int, asyncio.Task[list[Event] | None]] = {}
 
     async def after(self, last: int, read: Read) -> list[Event] | None:
         """The stored events after sequence `last`, up to the end of its page (at least
@@ -68,16 +73,20 @@ class ReplayPages:
             # leaves the read to the others.
             reading = self._reading[number] = asyncio.get_running_loop().create_task(
                 self._read(number, read))
+            reading.add_done_callback(lambda done: self._read_ended(number, done))
         return await asyncio.shield(reading)  # a waiter's cancellation is its own
 
     async def _read(self, number: int, read: Read) -> list[Event] | None:
-        try:
-            page = await read(number * PAGE, PAGE)
-        finally:
-            del self._reading[number]
-        if page is not None and len(page) == PAGE:  # a partial page may yet grow
+        page = await read(number * PAGE, PAGE)
+        # A partial page may yet grow; a page only this stream reads, it reads once.
+        if page is not None and len(page) == PAGE and self._shared():
             self._keep(number, page)
         return page
+
+    def _read_ended(self, number: int, done: asyncio.Task[list[Event] | None]) -> None:
+        # (Also when cancelled before it began, at shutdown, when no `finally` would run.)
+        if self._reading.get(number) is done:
+            del self._reading[number]
 
     def _keep(self, number: int, page: list[Event]) -> None:
         self._kept[number] = page
