@@ -432,8 +432,8 @@ def _replay_fanout(service: Process, seeded: Seeded, streams: int, size: dict) -
 def _stream_messages(seeded: Seeded, sid: str) -> tuple[bytes, bytes]:
     """The session's first 100 events as stream messages (one event a message): one of
     their mean size, and the one of median size. (The first user.message of a session starts
-    its turn and carries the turn's ID; the ones sent meanwhile are queued, without: 145
-    bytes, not 173.)"""
+    its turn and carries the turn's ID; the ones sent meanwhile are queued, without it, and
+    some 30 bytes smaller: one event's size is not the others'.)"""
     events = seeded.sessions.ListEvents(session_pb2.ListEventsRequest(
         session_id=sid, page_size=100)).events
     messages = sorted((session_pb2.StreamEventsResponse(event=e).SerializeToString()

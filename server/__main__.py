@@ -44,8 +44,10 @@ async def serve(settings: config.Settings, reference_runtimes: int = 0) -> None:
             runtimes = asyncio.create_task(reference_runtime.run(
                 target, reference_runtime.default_runtime_id(), reference_runtimes, 30, 0.2))
             log.info("%d reference runtime(s) attached", reference_runtimes)
-        log.info("serving managedagents.v1 on %s (port %d), database %s", settings.listen,
-                 service.port, service.database.url.render_as_string(hide_password=True))
+        log.info("serving managedagents.v1 on %s (port %d), database %s, event loop %s",
+                 settings.listen, service.port,
+                 service.database.url.render_as_string(hide_password=True),
+                 settings.event_loop)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
