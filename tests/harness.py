@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import uuid
 from concurrent.futures import Future
@@ -20,7 +21,7 @@ from managedagents.v1 import (
 from sqlalchemy.engine import make_url
 
 from server.app import Service, create_server
-from server.config import Settings
+from server.config import Settings, env_name
 from server.event_loop import DEFAULT as DEFAULT_LOOP
 from server.event_loop import new_event_loop
 from server.store import migrate
@@ -70,7 +71,9 @@ class RunningServer:
     agents: Any = None
     environments: Any = None
     runtime: Any = None
-    event_loop: str = DEFAULT_LOOP  # as the server runs by default
+    # As the server runs by default, or as MANAGED_AGENTS_EVENT_LOOP says (as for the server:
+    # `MANAGED_AGENTS_EVENT_LOOP=asyncio make test` runs the suite on asyncio's own loop).
+    event_loop: str = os.environ.get(env_name("event_loop"), DEFAULT_LOOP)
     _loop: asyncio.AbstractEventLoop | None = None
     _thread: threading.Thread | None = None
 
