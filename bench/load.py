@@ -67,15 +67,24 @@ class LatencySampler:
         self._thread.join(timeout=60)
 
 
+def _h2load(address: str, path: str, body: bytes, *options: str,
+            cpu: int | None = None) -> str:
+    """h2load's report of gRPC calls of `path` with `body` (one connection thread; pinned
+    to `cpu` when given)."""
+    with tempfile.NamedTemporaryFile(suffix=".bin") as data:
+        Path(data.name).write_bytes(frame(body))
+        pin = ["taskset", "-c", str(cpu)] if cpu is not None and shutil.which("taskset") else []
+        return subprocess.run(
+            [*pin, "h2load", *options, "-t", "1",
+             "-H", "content-type: application/grpc", "-H", "te: trailers", "-d", data.name,
+             f"http://{address}{path}"], capture_output=True, text=True, check=True).stdout
+
+
 def h2load(address: str, path: str, body: bytes, requests: int, clients: int,
            streams: int) -> float:
     """Requests per second h2load achieved over HTTP/2 with gRPC framing."""
-    with tempfile.NamedTemporaryFile(suffix=".bin") as data:
-        Path(data.name).write_bytes(frame(body))
-        out = subprocess.run(
-            ["h2load", "-n", str(requests), "-c", str(clients), "-m", str(streams), "-t", "1",
-             "-H", "content-type: application/grpc", "-H", "te: trailers", "-d", data.name,
-             f"http://{address}{path}"], capture_output=True, text=True, check=True).stdout
+    out = _h2load(address, path, body, "-n", str(requests), "-c", str(clients),
+                  "-m", str(streams))
     succeeded = re.search(r"(\d+) succeeded", out)
     if succeeded is None or int(succeeded.group(1)) != requests:
         raise RuntimeError(f"h2load: not every request succeeded:\n{out}")
@@ -92,14 +101,8 @@ def h2load_drain(address: str, path: str, body: bytes, streams: int, seconds: fl
     that costs next to nothing per message, so the server alone sets the rate. The calls
     must outlast the window. `cpu`: the core h2load runs on. (No warm-up: h2load counts the
     data it receives during one, but not the time.)"""
-    with tempfile.NamedTemporaryFile(suffix=".bin") as data:
-        Path(data.name).write_bytes(frame(body))
-        pin = ["taskset", "-c", str(cpu)] if cpu is not None and shutil.which("taskset") else []
-        out = subprocess.run(
-            [*pin, "h2load", "-c", "4", "-m", str(max(1, streams // 4)), "-t", "1",
-             "-D", str(seconds),
-             "-H", "content-type: application/grpc", "-H", "te: trailers", "-d", data.name,
-             f"http://{address}{path}"], capture_output=True, text=True, check=True).stdout
+    out = _h2load(address, path, body, "-c", "4", "-m", str(max(1, streams // 4)),
+                  "-D", str(seconds), cpu=cpu)
     found = re.search(r"\((\d+)\) data", out)
     if found is None:
         raise RuntimeError(f"cannot read h2load's output:\n{out}")
